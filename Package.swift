@@ -1,0 +1,93 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0335-existential-any.md
+    .enableUpcomingFeature("ExistentialAny"),
+    // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0444-member-import-visibility.md
+    .enableUpcomingFeature("MemberImportVisibility"),
+    // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0409-access-level-on-imports.md
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "swift-sessions",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Sessions", targets: ["Sessions"]),
+        .library(name: "SQLiteSessions", targets: ["SQLiteSessions"]),
+        .executable(name: "sessionctl", targets: ["sessionctl"]),
+        .executable(name: "session-crash-writer", targets: ["session-crash-writer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "Sessions",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite3"])]
+        ),
+        .target(
+            name: "SQLiteSessions",
+            dependencies: [
+                "Sessions",
+                "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sessionctl",
+            dependencies: [
+                "Sessions",
+                "SQLiteSessions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "tools/sessionctl",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "session-crash-writer",
+            dependencies: ["Sessions", "SQLiteSessions"],
+            path: "tools/session-crash-writer",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SessionTestSupport",
+            dependencies: ["Sessions", "SQLiteSessions"],
+            path: "Tests/SessionTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SessionsTests",
+            dependencies: ["Sessions"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SQLiteSessionsTests",
+            dependencies: ["Sessions", "SQLiteSessions", "CSQLite", "SessionTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SessionStoreBehaviourTests",
+            dependencies: ["Sessions", "SQLiteSessions", "SessionTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,124 @@
+import Foundation
+import Sessions
+
+/// The session-level statements, shared by the writer and the readers.
+extension SQLiteConnection {
+    /// The live session with this token hash, or nil.
+    func liveSession(_ hash: TokenHash, at now: SessionInstant) throws(SessionStoreError) -> Session? {
+        try with(.selectLiveByHash) { statement throws(SessionStoreError) in
+            statement.bind(hash, at: 1)
+            statement.bind(now.millisecondsSince1970, at: 2)
+            return try statement.step("loading a session") ? try SessionRow.read(statement) : nil
+        }
+    }
+
+    /// The session with this token hash, expired or not, or nil.
+    func anySession(_ hash: TokenHash) throws(SessionStoreError) -> Session? {
+        try with(.selectByHash) { statement throws(SessionStoreError) in
+            statement.bind(hash, at: 1)
+            return try statement.step("loading a session") ? try SessionRow.read(statement) : nil
+        }
+    }
+
+    /// The live session with this id, or nil.
+    func liveSession(id: Int64, at now: SessionInstant) throws(SessionStoreError) -> Session? {
+        try with(.selectLiveByID) { statement throws(SessionStoreError) in
+            statement.bind(id, at: 1)
+            statement.bind(now.millisecondsSince1970, at: 2)
+            return try statement.step("loading a session") ? try SessionRow.read(statement) : nil
+        }
+    }
+
+    /// Inserts a new session and returns its rowid.
+    func insert(_ session: Session) throws(SessionStoreError) -> Int64 {
+        try with(.insertSession) { statement throws(SessionStoreError) in
+            try SessionRow.bindInsert(session, to: statement)
+            try statement.run("creating a session")
+            return lastInsertRowID
+        }
+    }
+
+    /// Writes every field of an existing session.
+    func update(_ session: Session) throws(SessionStoreError) {
+        try with(.updateSession) { statement throws(SessionStoreError) in
+            try SessionRow.bindUpdate(session, to: statement)
+            try statement.run("updating a session")
+        }
+    }
+
+    /// Writes just the fields a use changes.
+    func updateLastSeen(_ session: Session) throws(SessionStoreError) {
+        try with(.touchSession) { statement throws(SessionStoreError) in
+            statement.bind(session.id, at: 1)
+            statement.bind(session.lastSeenAt.millisecondsSince1970, at: 2)
+            statement.bind(session.expiresAt.millisecondsSince1970, at: 3)
+            statement.bind(session.lastSeenIP, at: 4)
+            statement.bind(session.lastSeenUserAgent, at: 5)
+            try statement.run("recording a session's use")
+        }
+    }
+
+    /// Deletes a session by id.
+    func deleteSession(id: Int64) throws(SessionStoreError) {
+        try with(.deleteByID) { statement throws(SessionStoreError) in
+            statement.bind(id, at: 1)
+            try statement.run("deleting a session")
+        }
+    }
+
+    /// Appends one entry to `session_changes`; call inside the transaction that made the change.
+    func logChange(
+        _ kind: SessionChange.Kind,
+        sessionID: Int64?,
+        tokenHash: TokenHash,
+        userID: String?,
+        at now: SessionInstant,
+        origin: Int64
+    ) throws(SessionStoreError) {
+        try with(.insertChange) { statement throws(SessionStoreError) in
+            statement.bind(sessionID, at: 1)
+            statement.bind(tokenHash, at: 2)
+            statement.bind(userID, at: 3)
+            statement.bind(kind.rawValue, at: 4)
+            statement.bind(now.millisecondsSince1970, at: 5)
+            statement.bind(origin, at: 6)
+            try statement.run("logging a session change")
+        }
+    }
+
+    /// Change-log entries after `sequence`, oldest first.
+    func changes(after sequence: Int64, limit: Int) throws(SessionStoreError) -> [SessionChange] {
+        try with(.selectChanges) { statement throws(SessionStoreError) in
+            statement.bind(sequence, at: 1)
+            statement.bind(limit, at: 2)
+            var changes: [SessionChange] = []
+            while try statement.step("reading the change log") {
+                guard let hash = statement.tokenHash(2) else { continue }
+                let kindText = statement.string(4)
+                guard let kind = SessionChange.Kind(rawValue: kindText) else {
+                    throw SessionStoreError(.corruptDatabase, "change \(statement.int64(0)) has unknown kind \"\(kindText)\"")
+                }
+                changes.append(
+                    SessionChange(
+                        sequence: statement.int64(0),
+                        sessionID: statement.optionalInt64(1),
+                        tokenHash: hash,
+                        userID: statement.optionalString(3),
+                        kind: kind,
+                        at: SessionInstant(millisecondsSince1970: statement.int64(5)),
+                        origin: statement.optionalInt64(6)
+                    )
+                )
+            }
+            return changes
+        }
+    }
+
+    /// The highest sequence number the change log has ever handed out.
+    func lastChangeSequence() throws(SessionStoreError) -> Int64 {
+        try with(.lastChangeSequence) { statement throws(SessionStoreError) in
+            _ = try statement.step("reading the change log position")
+            return statement.int64(0)
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+public import Logging
+
+extension SQLiteSessionStore {
+    /// When a commit counts as done.
+    public enum Durability: String, Sendable, Hashable, CaseIterable {
+        /// `PRAGMA synchronous = FULL`: every commit is fsynced to the WAL before callers resume.
+        /// Survives a killed process and a power cut. The default.
+        case full
+        /// `PRAGMA synchronous = NORMAL`: commits reach the OS at once and the disk at checkpoints.
+        /// Survives a killed process (SIGKILL) but may lose the last commits on power loss.
+        case normal
+    }
+
+    /// How the store uses SQLite.
+    public struct Configuration: Sendable {
+        /// When a commit counts as done.
+        public var durability: Durability
+        /// How long an operation waits for another process's lock before failing with
+        /// ``Sessions/SessionStoreError/Code/busy``.
+        public var busyTimeout: Duration
+        /// Reader connections kept open for reuse (more are opened on demand).
+        public var readerConnections: Int
+        /// Bytes of the file each reader maps into memory (`PRAGMA mmap_size`); 0 turns mapping off.
+        public var memoryMapSize: Int
+        /// The largest the database may grow, in bytes (`PRAGMA max_page_count`); nil for no limit.
+        /// Writes beyond it fail with ``Sessions/SessionStoreError/Code/storageFull``.
+        public var maxDatabaseSize: Int?
+        /// The most operations one group commit carries.
+        public var maxBatchSize: Int
+        /// How long change-log entries are kept for caches and event streams of other processes.
+        /// Entries a replication cursor has not passed are kept regardless.
+        public var changeLogRetention: Duration
+        /// Where warnings about background work go.
+        public var logger: Logger
+
+        /// One reader per core, and at least two.
+        public static var defaultReaderConnections: Int { max(2, ProcessInfo.processInfo.activeProcessorCount) }
+
+        public init(
+            durability: Durability = .full,
+            busyTimeout: Duration = .seconds(5),
+            readerConnections: Int = Configuration.defaultReaderConnections,
+            memoryMapSize: Int = 256 << 20,
+            maxDatabaseSize: Int? = nil,
+            maxBatchSize: Int = 1024,
+            changeLogRetention: Duration = .seconds(600),
+            logger: Logger = Logger(label: "sessions.sqlite")
+        ) {
+            self.durability = durability
+            self.busyTimeout = busyTimeout
+            self.readerConnections = readerConnections
+            self.memoryMapSize = memoryMapSize
+            self.maxDatabaseSize = maxDatabaseSize
+            self.maxBatchSize = maxBatchSize
+            self.changeLogRetention = changeLogRetention
+            self.logger = logger
+        }
+    }
+}

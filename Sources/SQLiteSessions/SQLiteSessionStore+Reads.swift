@@ -1,0 +1,121 @@
+public import Sessions
+
+extension SQLiteSessionStore {
+    public func load(_ token: SessionToken, client: SessionClient?) async throws -> Session? {
+        try checkOpen()
+        let now = policy.now
+        let hash = token.hash
+        guard let session = try readers.read({ connection throws(SessionStoreError) in try connection.liveSession(hash, at: now) }) else {
+            return nil
+        }
+        guard session.deadlines.idleTimeout != nil else { return session }
+        guard policy.needsTouch(session, at: now) else {
+            writer.recordTouch(.skipped)
+            return session
+        }
+        return await recordUse(of: session, at: now, by: policy.clipped(client))
+    }
+
+    public func timeToLive(_ token: SessionToken) async throws -> Duration? {
+        try checkOpen()
+        let now = policy.now
+        let hash = token.hash
+        return try readers.read { connection throws(SessionStoreError) in
+            try connection.liveSession(hash, at: now)?.timeToLive(at: now)
+        }
+    }
+
+    public func exists(_ token: SessionToken) async throws -> Bool {
+        try await timeToLive(token) != nil
+    }
+
+    public func sessions(forUser userID: String) async throws -> [Session] {
+        try checkOpen()
+        try policy.validate(userID: userID)
+        let now = policy.now
+        return try readers.read { connection throws(SessionStoreError) in
+            try connection.with(.selectUserSessions) { statement throws(SessionStoreError) in
+                statement.bind(userID, at: 1)
+                statement.bind(now.millisecondsSince1970, at: 2)
+                return try SessionRow.readAll(statement, context: "listing a user's sessions")
+            }
+        }
+    }
+
+    public func list(_ query: SessionQuery) async throws -> SessionPage {
+        try checkOpen()
+        try SessionPolicy.validate(limit: query.limit)
+        let after = try SessionCursor.decodeID(query.after)
+        let now = policy.now
+        let sessions = try readers.read { connection throws(SessionStoreError) in
+            try connection.with(query.userID == nil ? .listAll : .listByUser) { statement throws(SessionStoreError) in
+                statement.bind(after, at: 1)
+                statement.bind(query.includeExpired ? 1 : 0, at: 2)
+                statement.bind(now.millisecondsSince1970, at: 3)
+                statement.bind(query.limit + 1, at: 4)
+                if let user = query.userID { statement.bind(user, at: 5) }
+                return try SessionRow.readAll(statement, context: "listing sessions")
+            }
+        }
+        let page = Array(sessions.prefix(query.limit))
+        let next = sessions.count > query.limit ? page.last.map { SessionCursor(id: $0.id) } : nil
+        return SessionPage(sessions: page, next: next)
+    }
+
+    public func count(includeExpired: Bool) async throws -> Int {
+        try checkOpen()
+        let now = policy.now
+        return try readers.read { connection throws(SessionStoreError) in
+            try connection.with(includeExpired ? .countAll : .countLive) { statement throws(SessionStoreError) in
+                if !includeExpired { statement.bind(now.millisecondsSince1970, at: 1) }
+                _ = try statement.step("counting sessions")
+                return Int(statement.int64(0))
+            }
+        }
+    }
+
+    public func stats() async throws -> SessionStoreStats {
+        try checkOpen()
+        let now = policy.now
+        let (total, active, ageTotal, users) = try readers.read { connection throws(SessionStoreError) in
+            let totals = try connection.with(.totals) { statement throws(SessionStoreError) in
+                statement.bind(now.millisecondsSince1970, at: 1)
+                _ = try statement.step("computing session statistics")
+                return (Int(statement.int64(0)), Int(statement.int64(1)), statement.int64(2))
+            }
+            let users = try connection.with(.activeUsers) { statement throws(SessionStoreError) in
+                statement.bind(now.millisecondsSince1970, at: 1)
+                _ = try statement.step("counting users")
+                return Int(statement.int64(0))
+            }
+            return (totals.0, totals.1, totals.2, users)
+        }
+        return SessionStoreStats(
+            total: total,
+            active: active,
+            expired: total - active,
+            users: users,
+            averageAge: active == 0 ? nil : .milliseconds(ageTotal / Int64(active)),
+            writes: writer.stats
+        )
+    }
+
+    /// Change-log entries after `sequence`, oldest first; for caches, replicators and tools.
+    ///
+    /// - Parameters:
+    ///   - sequence: The last entry already seen; 0 for the oldest kept.
+    ///   - limit: The most entries to return.
+    public func changes(after sequence: Int64, limit: Int = 1000) async throws -> [SessionChange] {
+        try checkOpen()
+        try SessionPolicy.validate(limit: limit)
+        return try readers.read { connection throws(SessionStoreError) in
+            try connection.changes(after: sequence, limit: limit)
+        }
+    }
+
+    /// The sequence number of the newest change-log entry ever written.
+    public func lastChangeSequence() async throws -> Int64 {
+        try checkOpen()
+        return try readers.read { connection throws(SessionStoreError) in try connection.lastChangeSequence() }
+    }
+}

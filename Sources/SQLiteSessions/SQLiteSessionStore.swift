@@ -1,0 +1,170 @@
+import CSQLite
+import Foundation
+public import Sessions
+import Synchronization
+
+/// A durable session store in one SQLite file, for one host.
+///
+/// ```swift
+/// let store = try SQLiteSessionStore(path: "sessions.sqlite")
+/// let issued = try await store.create(userID: "alice", data: Data(#"{"cart":[]}"#.utf8))
+/// let session = try await store.load(issued.token)
+/// ```
+///
+/// - Writes go to one writer connection on a dedicated thread that commits in groups
+///   (see ``Configuration/maxBatchSize``); an acknowledged write is committed, and with
+///   ``Durability/full`` fsynced, so a killed process loses none of them.
+/// - Reads run inline on a pool of reader connections; WAL lets them proceed beside the writer.
+/// - Several processes may open the same file (a service and `sessionctl`): SQLite's locks and
+///   the busy timeout serialize their writes.
+/// - Every change appends to `session_changes` in the same transaction.
+///
+/// Opening blocks while the file is opened and migrated; do it at startup.
+public final class SQLiteSessionStore: SessionStore {
+    /// The database file.
+    public let path: String
+    /// The rules this store applies.
+    public let policy: SessionPolicy
+    /// How the store uses SQLite.
+    public let configuration: Configuration
+    /// This instance's mark in `session_changes.origin`, so it can tell its own changes from other processes'.
+    public let origin: Int64
+
+    let writer: GroupCommitWriter
+    let readers: ReaderPool
+    private let closed = Atomic<Bool>(false)
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    ///
+    /// - Parameters:
+    ///   - path: The database file. Its directory must be writable (SQLite keeps `-wal` and `-shm` files beside it).
+    ///   - policy: Expiry, limits and clock.
+    ///   - configuration: Durability, timeouts, pool sizes.
+    /// - Throws: ``Sessions/SessionStoreError`` with ``Sessions/SessionStoreError/Code/corruptDatabase`` for a file
+    ///   that is not a session database (left untouched), ``Sessions/SessionStoreError/Code/readOnly`` for a file
+    ///   that cannot be written, ``Sessions/SessionStoreError/Code/incompatibleSchema`` for a file from a newer
+    ///   version, ``Sessions/SessionStoreError/Code/ioError`` when it cannot be opened.
+    public init(
+        path: String,
+        policy: SessionPolicy = SessionPolicy(),
+        configuration: Configuration = Configuration()
+    ) throws {
+        guard !path.isEmpty, path != ":memory:", !path.hasPrefix("file:") else {
+            throw SessionStoreError(
+                .configurationError,
+                "SQLiteSessionStore needs a file path, got \"\(path)\"; use InMemorySessionStore for a store in memory"
+            )
+        }
+        try DatabaseFileCheck.check(path: path)
+        self.path = path
+        self.policy = policy
+        self.configuration = configuration
+        self.origin = Int64.random(in: 1...Int64.max)
+        self.writer = try GroupCommitWriter(maxBatchSize: configuration.maxBatchSize, logger: configuration.logger) {
+            () throws(SessionStoreError) in
+            try Self.openWriter(path: path, configuration: configuration)
+        }
+        self.readers = ReaderPool(capacity: configuration.readerConnections) { () throws(SessionStoreError) in
+            try Self.openReader(path: path, configuration: configuration)
+        }
+        do {
+            try readers.read { connection throws(SessionStoreError) in
+                _ = try connection.integer("SELECT count(*) FROM sqlite_schema", "reading the schema")
+            }
+        } catch {
+            writer.shutdown()
+            throw error
+        }
+    }
+
+    deinit {
+        writer.shutdown()
+    }
+
+    /// Waits until every write enqueued before this call, including background touches, has committed.
+    public func flush() async throws {
+        try checkOpen()
+        try await writer.flush()
+    }
+
+    public func healthCheck() async -> SessionStoreHealth {
+        var details = ["backend": "sqlite", "path": path]
+        do {
+            try checkOpen()
+            let version = try readers.read { connection throws(SessionStoreError) in
+                try SchemaMigrator.version(of: connection)
+            }
+            details["schema_version"] = String(version)
+            let stats = writer.stats
+            details["transactions"] = String(stats.transactions)
+            details["touch_failures"] = String(stats.touchesFailed)
+            return SessionStoreHealth(status: .healthy, message: "SQLite session store at \(path)", details: details)
+        } catch {
+            details["error"] = "\(error)"
+            return SessionStoreHealth(status: .unhealthy, message: "SQLite session store at \(path) cannot serve: \(error)", details: details)
+        }
+    }
+
+    public func close() async throws {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        readers.close()
+        await writer.close()
+    }
+
+    func checkOpen() throws(SessionStoreError) {
+        if closed.load(ordering: .acquiring) {
+            throw SessionStoreError(.closed, "the SQLite session store at \(path) was closed")
+        }
+    }
+
+    // MARK: Opening connections
+
+    private static func openWriter(path: String, configuration: Configuration) throws(SessionStoreError) -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: path, mode: .readWrite(create: true), busyTimeout: configuration.busyTimeout)
+        if connection.isReadOnly {
+            throw SessionStoreError(
+                .readOnly,
+                "\(path) cannot be written (the file, its directory or the file system is read-only); the store needs write access"
+            )
+        }
+        // Refuse a file that is not ours before anything is written to it: switching to WAL
+        // already rewrites the header.
+        _ = try SchemaMigrator().checkCompatible(connection)
+        let mode = try connection.text("PRAGMA journal_mode = WAL", "switching to WAL mode")
+        guard mode?.lowercased() == "wal" else {
+            throw SessionStoreError(.ioError, "\(path) could not be switched to WAL mode (journal_mode is \(mode ?? "unknown"))")
+        }
+        try connection.execute(
+            """
+            PRAGMA synchronous = \(configuration.durability == .full ? "FULL" : "NORMAL");
+            PRAGMA foreign_keys = ON;
+            PRAGMA journal_size_limit = \(64 << 20);
+            """,
+            "configuring the writer connection"
+        )
+        // Changes made through this library are logged with their real kind by the store; the
+        // schema's triggers exist for writers outside the library.
+        csqlite_enable_triggers(connection.handle, 0)
+        csqlite_set_defensive(connection.handle, 1)
+        try SchemaMigrator().migrate(connection)
+        if let maxSize = configuration.maxDatabaseSize {
+            let pageSize = try connection.integer("PRAGMA page_size", "reading the page size") ?? 4096
+            let pages = max(1, Int64(maxSize) / pageSize)
+            _ = try connection.integer("PRAGMA max_page_count = \(pages)", "limiting the database size")
+        }
+        return connection
+    }
+
+    private static func openReader(path: String, configuration: Configuration) throws(SessionStoreError) -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: path, mode: .readWrite(create: false), busyTimeout: configuration.busyTimeout)
+        try connection.execute(
+            """
+            PRAGMA query_only = ON;
+            PRAGMA mmap_size = \(configuration.memoryMapSize);
+            """,
+            "configuring a reader connection"
+        )
+        csqlite_enable_triggers(connection.handle, 0)
+        return connection
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Sessions
+
+/// Moves ``Session`` values in and out of `sessions` rows.
+enum SessionRow {
+    /// Reads the row the statement is on; its columns are ``SessionSQL/sessionColumns``.
+    static func read(_ statement: SQLiteStatement) throws(SessionStoreError) -> Session {
+        guard let hash = statement.tokenHash(1) else {
+            throw SessionStoreError(.corruptDatabase, "session row \(statement.int64(0)) has a token_hash that is not 32 bytes")
+        }
+        return Session(
+            id: statement.int64(0),
+            tokenHash: hash,
+            userID: statement.optionalString(2),
+            data: statement.data(3),
+            metadata: try decodeMetadata(statement.optionalString(4), id: statement.int64(0)),
+            createdAt: SessionInstant(millisecondsSince1970: statement.int64(5)),
+            updatedAt: SessionInstant(millisecondsSince1970: statement.int64(6)),
+            lastSeenAt: SessionInstant(millisecondsSince1970: statement.int64(7)),
+            deadlines: SessionDeadlines(
+                idleTimeout: statement.optionalInt64(8).map { .milliseconds($0) },
+                absoluteExpiresAt: statement.optionalInt64(9).map { SessionInstant(millisecondsSince1970: $0) }
+            ),
+            version: statement.int64(10),
+            ip: statement.optionalString(11),
+            userAgent: statement.optionalString(12),
+            lastSeenIP: statement.optionalString(13),
+            lastSeenUserAgent: statement.optionalString(14)
+        )
+    }
+
+    /// Reads every row a query returns.
+    static func readAll(_ statement: SQLiteStatement, context: String) throws(SessionStoreError) -> [Session] {
+        var sessions: [Session] = []
+        while try statement.step(context) {
+            sessions.append(try read(statement))
+        }
+        return sessions
+    }
+
+    /// Binds a new session to ``SessionSQL/insertSession``.
+    static func bindInsert(_ session: Session, to statement: SQLiteStatement) throws(SessionStoreError) {
+        statement.bind(session.tokenHash, at: 1)
+        statement.bind(session.userID, at: 2)
+        statement.bind(session.data, at: 3)
+        statement.bind(try encodeMetadata(session.metadata), at: 4)
+        statement.bind(session.createdAt.millisecondsSince1970, at: 5)
+        statement.bind(session.updatedAt.millisecondsSince1970, at: 6)
+        statement.bind(session.lastSeenAt.millisecondsSince1970, at: 7)
+        statement.bind(session.deadlines.idleTimeout?.wholeMilliseconds, at: 8)
+        statement.bind(session.deadlines.absoluteExpiresAt?.millisecondsSince1970, at: 9)
+        statement.bind(session.expiresAt.millisecondsSince1970, at: 10)
+        statement.bind(session.version, at: 11)
+        statement.bind(session.ip, at: 12)
+        statement.bind(session.userAgent, at: 13)
+        statement.bind(session.lastSeenIP, at: 14)
+        statement.bind(session.lastSeenUserAgent, at: 15)
+    }
+
+    /// Binds a changed session to ``SessionSQL/updateSession``.
+    static func bindUpdate(_ session: Session, to statement: SQLiteStatement) throws(SessionStoreError) {
+        statement.bind(session.id, at: 1)
+        statement.bind(session.tokenHash, at: 2)
+        statement.bind(session.userID, at: 3)
+        statement.bind(session.data, at: 4)
+        statement.bind(try encodeMetadata(session.metadata), at: 5)
+        statement.bind(session.updatedAt.millisecondsSince1970, at: 6)
+        statement.bind(session.lastSeenAt.millisecondsSince1970, at: 7)
+        statement.bind(session.deadlines.idleTimeout?.wholeMilliseconds, at: 8)
+        statement.bind(session.deadlines.absoluteExpiresAt?.millisecondsSince1970, at: 9)
+        statement.bind(session.expiresAt.millisecondsSince1970, at: 10)
+        statement.bind(session.version, at: 11)
+        statement.bind(session.lastSeenIP, at: 12)
+        statement.bind(session.lastSeenUserAgent, at: 13)
+    }
+
+    /// Metadata is stored as a JSON object with sorted keys, or NULL when empty, so it reads
+    /// well in the sqlite3 shell (`json_extract(metadata, '$.device')`).
+    static func encodeMetadata(_ metadata: [String: String]) throws(SessionStoreError) -> String? {
+        guard !metadata.isEmpty else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return String(decoding: try encoder.encode(metadata), as: UTF8.self)
+        } catch {
+            throw SessionStoreError(.invalidArgument, "session metadata cannot be encoded as JSON: \(error)")
+        }
+    }
+
+    static func decodeMetadata(_ text: String?, id: Int64) throws(SessionStoreError) -> [String: String] {
+        guard let text, !text.isEmpty else { return [:] }
+        do {
+            return try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+        } catch {
+            throw SessionStoreError(.corruptDatabase, "session \(id) has metadata that is not a JSON object of strings: \(error)")
+        }
+    }
+}

@@ -1,0 +1,18 @@
+/// One step of the schema: the SQL that takes a database from `version - 1` to `version`.
+struct SchemaMigration: Sendable {
+    /// The `PRAGMA user_version` after this step.
+    let version: Int32
+    /// The file in `schema/` that holds the same SQL.
+    let fileName: String
+    /// The statements, run in one transaction.
+    let sql: String
+}
+
+/// The schema this library reads and writes, as the list of migrations that build it.
+enum SessionSchema {
+    /// Every migration, in order. Versions are consecutive from 1.
+    static let migrations: [SchemaMigration] = [version1]
+
+    /// The version a database has once every migration has run.
+    static var latestVersion: Int32 { migrations.last?.version ?? 0 }
+}

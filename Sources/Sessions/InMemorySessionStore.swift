@@ -1,0 +1,293 @@
+import Synchronization
+
+/// A session store in process memory: the development default, and the reference for what every
+/// other store must do.
+///
+/// Nothing survives a restart. All operations take one lock briefly and never suspend.
+public final class InMemorySessionStore: SessionStore {
+    private struct State {
+        var rows: [Int64: Session] = [:]
+        var idByHash: [TokenHash: Int64] = [:]
+        var idsByUser: [String: Set<Int64>] = [:]
+        var nextID: Int64 = 1
+        var writes = WriteStats()
+        var closed = false
+
+        func live(_ hash: TokenHash, at now: SessionInstant) -> Session? {
+            guard let id = idByHash[hash], let row = rows[id], !row.isExpired(at: now) else { return nil }
+            return row
+        }
+
+        mutating func insert(_ session: Session) {
+            rows[session.id] = session
+            idByHash[session.tokenHash] = session.id
+            if let user = session.userID { idsByUser[user, default: []].insert(session.id) }
+        }
+
+        @discardableResult
+        mutating func remove(id: Int64) -> Session? {
+            guard let row = rows.removeValue(forKey: id) else { return nil }
+            idByHash.removeValue(forKey: row.tokenHash)
+            if let user = row.userID {
+                idsByUser[user]?.remove(id)
+                if idsByUser[user]?.isEmpty == true { idsByUser.removeValue(forKey: user) }
+            }
+            return row
+        }
+
+        mutating func replace(_ old: Session, with new: Session) {
+            remove(id: old.id)
+            insert(new)
+            writes.operations += 1
+            writes.transactions += 1
+        }
+
+        func checkOpen() throws(SessionStoreError) {
+            if closed { throw SessionStoreError(.closed, "the in-memory session store was closed") }
+        }
+    }
+
+    private let state = Mutex(State())
+
+    /// The rules this store applies.
+    public let policy: SessionPolicy
+
+    /// Creates an empty store.
+    public init(policy: SessionPolicy = SessionPolicy()) {
+        self.policy = policy
+    }
+
+    public func create(_ draft: SessionDraft) async throws -> IssuedSession {
+        let draft = try policy.validated(draft)
+        let token = SessionToken.generate()
+        let now = policy.now
+        let session = try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            let session = Session.new(id: state.nextID, token: token, draft: draft, policy: policy, now: now)
+            state.nextID += 1
+            state.insert(session)
+            state.writes.operations += 1
+            state.writes.transactions += 1
+            return session
+        }
+        return IssuedSession(token: token, session: session)
+    }
+
+    public func load(_ token: SessionToken, client: SessionClient?) async throws -> Session? {
+        let now = policy.now
+        let client = policy.clipped(client)
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            guard let row = state.live(token.hash, at: now) else { return nil }
+            guard row.deadlines.idleTimeout != nil else { return row }
+            guard policy.needsTouch(row, at: now) else {
+                state.writes.touchesSkipped += 1
+                return row
+            }
+            let touched = row.used(at: now, by: client)
+            state.rows[row.id] = touched
+            state.writes.touchesPersisted += 1
+            state.writes.operations += 1
+            state.writes.transactions += 1
+            return touched
+        }
+    }
+
+    public func save(_ session: Session, expectedVersion: Int64?) async throws -> Session {
+        try policy.validate(session)
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            return try Self.save(session, expectedVersion: expectedVersion, now: now, in: &state)
+        }
+    }
+
+    public func save(_ sessions: [Session]) async throws -> [Session?] {
+        for session in sessions { try policy.validate(session) }
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            return sessions.map { try? Self.save($0, expectedVersion: nil, now: now, in: &state) }
+        }
+    }
+
+    private static func save(
+        _ session: Session,
+        expectedVersion: Int64?,
+        now: SessionInstant,
+        in state: inout State
+    ) throws(SessionStoreError) -> Session {
+        guard let row = state.live(session.tokenHash, at: now) else { throw .sessionGone(session.tokenHash) }
+        let saved = try row.saving(session, expectedVersion: expectedVersion, at: now)
+        state.replace(row, with: saved)
+        return saved
+    }
+
+    public func touch(_ token: SessionToken, expiration: ExpirationPolicy?) async throws -> Session? {
+        try expiration?.validate()
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            guard let row = state.live(token.hash, at: now) else { return nil }
+            let touched = row.touching(at: now, expiration: expiration)
+            state.replace(row, with: touched)
+            state.writes.touchesPersisted += 1
+            return touched
+        }
+    }
+
+    public func timeToLive(_ token: SessionToken) async throws -> Duration? {
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            return state.live(token.hash, at: now)?.timeToLive(at: now)
+        }
+    }
+
+    public func exists(_ token: SessionToken) async throws -> Bool {
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            return state.live(token.hash, at: now) != nil
+        }
+    }
+
+    public func delete(_ token: SessionToken) async throws -> Bool {
+        try await delete([token]) == 1
+    }
+
+    public func delete(_ tokens: [SessionToken]) async throws -> Int {
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            var deleted = 0
+            for token in tokens {
+                guard let id = state.idByHash[token.hash], let row = state.remove(id: id) else { continue }
+                if !row.isExpired(at: now) { deleted += 1 }
+            }
+            state.writes.operations += 1
+            state.writes.transactions += 1
+            return deleted
+        }
+    }
+
+    public func rotate(_ token: SessionToken) async throws -> IssuedSession? {
+        let newToken = SessionToken.generate()
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            guard let row = state.live(token.hash, at: now) else { return nil }
+            let rotated = row.rotating(to: newToken, at: now)
+            state.replace(row, with: rotated)
+            return IssuedSession(token: newToken, session: rotated)
+        }
+    }
+
+    public func sessions(forUser userID: String) async throws -> [Session] {
+        try policy.validate(userID: userID)
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            return (state.idsByUser[userID] ?? [])
+                .compactMap { state.rows[$0] }
+                .filter { !$0.isExpired(at: now) }
+                .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        }
+    }
+
+    public func deleteSessions(forUser userID: String) async throws -> Int {
+        try policy.validate(userID: userID)
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            var deleted = 0
+            for id in state.idsByUser[userID] ?? [] {
+                if let row = state.remove(id: id), !row.isExpired(at: now) { deleted += 1 }
+            }
+            state.writes.operations += 1
+            state.writes.transactions += 1
+            return deleted
+        }
+    }
+
+    public func list(_ query: SessionQuery) async throws -> SessionPage {
+        try SessionPolicy.validate(limit: query.limit)
+        let after = try SessionCursor.decodeID(query.after)
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            let candidates: [Session]
+            if let user = query.userID {
+                candidates = (state.idsByUser[user] ?? []).compactMap { state.rows[$0] }
+            } else {
+                candidates = Array(state.rows.values)
+            }
+            let page = candidates
+                .filter { $0.id > after && (query.includeExpired || !$0.isExpired(at: now)) }
+                .sorted { $0.id < $1.id }
+                .prefix(query.limit + 1)
+            let sessions = Array(page.prefix(query.limit))
+            let next = page.count > query.limit ? sessions.last.map { SessionCursor(id: $0.id) } : nil
+            return SessionPage(sessions: sessions, next: next)
+        }
+    }
+
+    public func count(includeExpired: Bool) async throws -> Int {
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            if includeExpired { return state.rows.count }
+            return state.rows.values.count { !$0.isExpired(at: now) }
+        }
+    }
+
+    public func stats() async throws -> SessionStoreStats {
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            var active = 0
+            var ageTotal: Int64 = 0
+            var users = Set<String>()
+            for row in state.rows.values where !row.isExpired(at: now) {
+                active += 1
+                ageTotal += (now - row.createdAt).wholeMilliseconds
+                if let user = row.userID { users.insert(user) }
+            }
+            return SessionStoreStats(
+                total: state.rows.count,
+                active: active,
+                expired: state.rows.count - active,
+                users: users.count,
+                averageAge: active == 0 ? nil : .milliseconds(ageTotal / Int64(active)),
+                writes: state.writes
+            )
+        }
+    }
+
+    public func purgeExpired(limit: Int) async throws -> Int {
+        try SessionPolicy.validate(limit: limit)
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            let expired = state.rows.values
+                .filter { $0.isExpired(at: now) }
+                .sorted { ($0.expiresAt, $0.id) < ($1.expiresAt, $1.id) }
+                .prefix(limit)
+            for row in expired { state.remove(id: row.id) }
+            state.writes.operations += 1
+            state.writes.transactions += 1
+            return expired.count
+        }
+    }
+
+    public func healthCheck() async -> SessionStoreHealth {
+        let closed = state.withLock { $0.closed }
+        return closed
+            ? SessionStoreHealth(status: .unhealthy, message: "in-memory store is closed")
+            : SessionStoreHealth(status: .healthy, message: "in-memory store", details: ["backend": "memory"])
+    }
+
+    public func close() async throws {
+        state.withLock { $0.closed = true }
+    }
+}

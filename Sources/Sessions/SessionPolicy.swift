@@ -1,0 +1,154 @@
+public import Foundation
+
+/// The rules every store applies the same way: default expiry, touch coalescing, size limits, time.
+///
+/// Give the same policy to whichever store you choose; swapping stores then changes nothing an
+/// application can observe.
+public struct SessionPolicy: Sendable {
+    /// The expiry of sessions created without an explicit policy.
+    public var expiration: ExpirationPolicy
+    /// How stale the persisted `last_seen_at` may get before a read writes it again.
+    ///
+    /// Nil means the default, `min(60 s, idle / 10)`. Zero persists every use. Whatever the value,
+    /// the persisted deadline stays ahead of real use by at least `idle - touchInterval`.
+    public var touchInterval: Duration?
+    /// The largest session data accepted, in bytes. Default 1 MiB.
+    public var maxDataSize: Int
+    /// The largest user id accepted, in UTF-8 bytes. Default 1024.
+    public var maxUserIDLength: Int
+    /// The largest metadata accepted, counting every key and value in UTF-8 bytes. Default 64 KiB.
+    public var maxMetadataSize: Int
+    /// Client addresses and user agents longer than this many UTF-8 bytes are truncated, not
+    /// rejected: they come from request headers, and a long header must not block a login. Default 512.
+    public var maxClientFieldLength: Int
+    /// Where time comes from.
+    public var clock: any SessionClock
+
+    /// Creates a policy.
+    ///
+    /// - Parameters:
+    ///   - expiration: Default expiry for new sessions; 30 minutes idle, 24 hours absolute unless told otherwise.
+    ///   - touchInterval: Nil for the default `min(60 s, idle / 10)`; zero to persist every use.
+    ///   - maxDataSize: Largest session data in bytes.
+    ///   - clock: The source of time; inject a ``ManualSessionClock`` in tests.
+    public init(
+        expiration: ExpirationPolicy = .hybrid(idle: .seconds(30 * 60), absolute: .seconds(24 * 3600)),
+        touchInterval: Duration? = nil,
+        maxDataSize: Int = 1 << 20,
+        maxUserIDLength: Int = 1024,
+        maxMetadataSize: Int = 64 << 10,
+        maxClientFieldLength: Int = 512,
+        clock: any SessionClock = SystemSessionClock()
+    ) {
+        self.expiration = expiration
+        self.touchInterval = touchInterval
+        self.maxDataSize = maxDataSize
+        self.maxUserIDLength = maxUserIDLength
+        self.maxMetadataSize = maxMetadataSize
+        self.maxClientFieldLength = maxClientFieldLength
+        self.clock = clock
+    }
+
+    /// The current time from ``clock``.
+    @inlinable
+    public var now: SessionInstant { clock.now }
+
+    /// The interval after which a use of a session with this idle timeout is persisted.
+    public func touchInterval(forIdleTimeout idle: Duration) -> Duration {
+        if let touchInterval { return max(.zero, touchInterval) }
+        return min(.seconds(60), idle / 10)
+    }
+
+    /// Whether a use at `now` should persist `last_seen_at` for `session`.
+    ///
+    /// Only sliding sessions need it, and only when the persisted value is at least one touch
+    /// interval old. A session whose absolute deadline comes first gains nothing from a touch.
+    public func needsTouch(_ session: Session, at now: SessionInstant) -> Bool {
+        guard let idle = session.deadlines.idleTimeout else { return false }
+        if let absolute = session.deadlines.absoluteExpiresAt, session.lastSeenAt + idle >= absolute {
+            return false
+        }
+        return now - session.lastSeenAt >= touchInterval(forIdleTimeout: idle)
+    }
+
+    // MARK: Validation
+
+    /// Checks a new session request and fills in the defaults; throws before any I/O.
+    public func validated(_ draft: SessionDraft) throws(SessionStoreError) -> SessionDraft {
+        var draft = draft
+        try validate(userID: draft.userID)
+        try validate(data: draft.data)
+        try validate(metadata: draft.metadata)
+        try (draft.expiration ?? expiration).validate()
+        draft.ip = clipped(draft.ip)
+        draft.userAgent = clipped(draft.userAgent)
+        return draft
+    }
+
+    /// Checks the application-owned fields of a session about to be saved.
+    public func validate(_ session: Session) throws(SessionStoreError) {
+        try validate(userID: session.userID)
+        try validate(data: session.data)
+        try validate(metadata: session.metadata)
+    }
+
+    /// Checks session data against ``maxDataSize``.
+    public func validate(data: Data) throws(SessionStoreError) {
+        guard data.count <= maxDataSize else {
+            throw SessionStoreError(
+                .payloadTooLarge,
+                "session data is \(data.count) bytes; the limit is \(maxDataSize) bytes (SessionPolicy.maxDataSize)"
+            )
+        }
+    }
+
+    /// Checks a user id: not empty, at most ``maxUserIDLength`` bytes, no NUL.
+    public func validate(userID: String?) throws(SessionStoreError) {
+        guard let userID else { return }
+        guard !userID.isEmpty else {
+            throw SessionStoreError(.invalidArgument, "user id is empty; pass nil for an anonymous session")
+        }
+        guard userID.utf8.count <= maxUserIDLength else {
+            throw SessionStoreError(
+                .invalidArgument,
+                "user id is \(userID.utf8.count) bytes; the limit is \(maxUserIDLength) (SessionPolicy.maxUserIDLength)"
+            )
+        }
+        guard !userID.utf8.contains(0) else {
+            throw SessionStoreError(.invalidArgument, "user id contains a NUL byte")
+        }
+    }
+
+    /// Checks metadata against ``maxMetadataSize``.
+    public func validate(metadata: [String: String]) throws(SessionStoreError) {
+        let size = metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        guard size <= maxMetadataSize else {
+            throw SessionStoreError(
+                .payloadTooLarge,
+                "session metadata is \(size) bytes; the limit is \(maxMetadataSize) bytes (SessionPolicy.maxMetadataSize)"
+            )
+        }
+    }
+
+    /// Validates a client description and clips its fields to ``maxClientFieldLength``.
+    public func clipped(_ client: SessionClient?) -> SessionClient? {
+        guard let client else { return nil }
+        return SessionClient(ip: clipped(client.ip), userAgent: clipped(client.userAgent))
+    }
+
+    private func clipped(_ field: String?) -> String? {
+        guard let field, field.utf8.count > maxClientFieldLength else { return field }
+        let utf8 = Array(field.utf8.prefix(maxClientFieldLength + 1))
+        var end = maxClientFieldLength
+        // Never cut a multi-byte character in half: back up to the start of the one at `end`.
+        while end > 0 && utf8[end] & 0xC0 == 0x80 { end -= 1 }
+        return String(decoding: utf8[..<end], as: UTF8.self)
+    }
+
+    /// Checks a listing or purge limit.
+    public static func validate(limit: Int, name: String = "limit") throws(SessionStoreError) {
+        guard limit > 0 else {
+            throw SessionStoreError(.invalidArgument, "\(name) must be positive, got \(limit)")
+        }
+    }
+}

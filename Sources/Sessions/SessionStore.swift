@@ -1,0 +1,175 @@
+public import Foundation
+
+/// A place to keep sessions. Every store in this package conforms, so an application picks one by
+/// changing the line that creates it:
+///
+/// ```swift
+/// let store: any SessionStore = InMemorySessionStore()                        // development
+/// let store: any SessionStore = try SQLiteSessionStore(path: "sessions.sqlite") // one host, durable
+/// ```
+///
+/// Semantics every conformer keeps (the shared behaviour suite checks them):
+/// - A session is alive strictly before ``Session/expiresAt``. Expired sessions count as gone for
+///   every operation even before ``purgeExpired(limit:)`` removes them.
+/// - Missing and expired are not errors: ``load(_:client:)`` returns nil and ``delete(_:)`` returns false.
+/// - ``save(_:expectedVersion:)`` only updates: it never brings back a session that was deleted,
+///   rotated away or expired in the meantime.
+/// - Tokens are checked before any I/O; only their SHA-256 reaches storage.
+public protocol SessionStore: Sendable {
+    /// Mints a token and stores a new session.
+    ///
+    /// - Parameter draft: Owner, data, metadata, optional expiry override and client details.
+    /// - Returns: The token to give the client and the stored session.
+    /// - Throws: ``SessionStoreError`` with ``SessionStoreError/Code/payloadTooLarge`` or
+    ///   ``SessionStoreError/Code/invalidArgument`` for bad input, or a storage code.
+    func create(_ draft: SessionDraft) async throws -> IssuedSession
+
+    /// Returns the session for `token`, or nil when it is missing or expired.
+    ///
+    /// A use of a sliding session moves its deadline: the new `last_seen_at` is persisted when the
+    /// stored one is older than the policy's touch interval, so most reads write nothing.
+    ///
+    /// - Parameters:
+    ///   - token: The client's token.
+    ///   - client: The requesting client, recorded as last-seen address and agent when the use is persisted.
+    func load(_ token: SessionToken, client: SessionClient?) async throws -> Session?
+
+    /// Stores a changed session's ``Session/userID``, ``Session/data`` and ``Session/metadata``.
+    ///
+    /// The session is found by its ``Session/tokenHash``. A save counts as a use (it moves a sliding deadline).
+    ///
+    /// - Parameters:
+    ///   - session: The session with its new contents.
+    ///   - expectedVersion: When given, the save succeeds only if the stored version still equals it.
+    /// - Returns: The stored session with its new version.
+    /// - Throws: ``SessionStoreError/Code/notFound`` when the session was deleted, rotated away or
+    ///   has expired (it is never recreated); ``SessionStoreError/Code/conflict`` when the version differs.
+    func save(_ session: Session, expectedVersion: Int64?) async throws -> Session
+
+    /// Saves several sessions in one operation (one transaction where the store has them).
+    ///
+    /// - Returns: For each input, the stored session, or nil when it no longer exists.
+    func save(_ sessions: [Session]) async throws -> [Session?]
+
+    /// Marks a session as used now and persists that, optionally replacing its expiry.
+    ///
+    /// - Parameters:
+    ///   - token: The client's token.
+    ///   - expiration: A new policy applied from now, or nil to keep the session's limits.
+    /// - Returns: The updated session, or nil when it is missing or expired.
+    func touch(_ token: SessionToken, expiration: ExpirationPolicy?) async throws -> Session?
+
+    /// Time left before the session expires, or nil when it is missing or expired.
+    func timeToLive(_ token: SessionToken) async throws -> Duration?
+
+    /// Whether a live session exists for `token`. Does not count as a use.
+    func exists(_ token: SessionToken) async throws -> Bool
+
+    /// Deletes a session.
+    ///
+    /// - Returns: Whether it existed (an expired, unpurged session counts as not existing).
+    func delete(_ token: SessionToken) async throws -> Bool
+
+    /// Deletes several sessions in one operation.
+    ///
+    /// - Returns: How many existed.
+    func delete(_ tokens: [SessionToken]) async throws -> Int
+
+    /// Gives a session a new token in one atomic step; the old token stops working at once.
+    ///
+    /// Data, user, metadata and creation time are kept; the version increases. Rotate on login
+    /// and on any privilege change (OWASP Session Management Cheat Sheet).
+    ///
+    /// - Returns: The new token and session, or nil when the old token is missing or expired.
+    func rotate(_ token: SessionToken) async throws -> IssuedSession?
+
+    /// A user's live sessions, oldest first.
+    ///
+    /// - Complexity: Proportional to that user's sessions, through the per-user index.
+    func sessions(forUser userID: String) async throws -> [Session]
+
+    /// Deletes all of a user's sessions ("log out everywhere").
+    ///
+    /// - Returns: How many live sessions were deleted.
+    func deleteSessions(forUser userID: String) async throws -> Int
+
+    /// One page of sessions in a stable order.
+    func list(_ query: SessionQuery) async throws -> SessionPage
+
+    /// The number of sessions, live only or including expired ones not yet purged.
+    func count(includeExpired: Bool) async throws -> Int
+
+    /// Totals, expiry figures and backend counters.
+    func stats() async throws -> SessionStoreStats
+
+    /// Deletes up to `limit` expired sessions.
+    ///
+    /// - Returns: How many were deleted; fewer than `limit` means none are left.
+    func purgeExpired(limit: Int) async throws -> Int
+
+    /// Checks that the store can serve; never throws.
+    func healthCheck() async -> SessionStoreHealth
+
+    /// Finishes pending writes and releases files and connections. Later calls throw
+    /// ``SessionStoreError/Code/closed``. Closing twice is harmless.
+    func close() async throws
+}
+
+extension SessionStore {
+    /// Mints a token and stores a new session.
+    ///
+    /// - Parameters:
+    ///   - userID: The owner, or nil for an anonymous session.
+    ///   - data: Initial session data.
+    ///   - metadata: Free-form string attributes.
+    ///   - expiration: Expiry for this session; nil for the store default.
+    ///   - client: The client's address and user agent.
+    public func create(
+        userID: String? = nil,
+        data: Data = Data(),
+        metadata: [String: String] = [:],
+        expiration: ExpirationPolicy? = nil,
+        client: SessionClient? = nil
+    ) async throws -> IssuedSession {
+        try await create(
+            SessionDraft(
+                userID: userID,
+                data: data,
+                metadata: metadata,
+                expiration: expiration,
+                ip: client?.ip,
+                userAgent: client?.userAgent
+            )
+        )
+    }
+
+    /// Returns the session for `token`, or nil when it is missing or expired.
+    public func load(_ token: SessionToken) async throws -> Session? {
+        try await load(token, client: nil)
+    }
+
+    /// Stores a changed session without a version check.
+    public func save(_ session: Session) async throws -> Session {
+        try await save(session, expectedVersion: nil)
+    }
+
+    /// Marks a session as used now and persists that.
+    public func touch(_ token: SessionToken) async throws -> Session? {
+        try await touch(token, expiration: nil)
+    }
+
+    /// Replaces a session's expiry, counted from now, like Redis `EXPIRE`.
+    ///
+    /// An idle timeout starts counting now, so the session counts as used; this is
+    /// ``touch(_:expiration:)`` with a policy, under the name people look for.
+    ///
+    /// - Returns: The updated session, or nil when it is missing or expired.
+    public func setExpiration(_ expiration: ExpirationPolicy, for token: SessionToken) async throws -> Session? {
+        try await touch(token, expiration: expiration)
+    }
+
+    /// The number of live sessions.
+    public func count() async throws -> Int {
+        try await count(includeExpired: false)
+    }
+}

@@ -1,0 +1,191 @@
+import ArgumentParser
+import Foundation
+import Sessions
+import SQLiteSessions
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `--durability full|normal`.
+enum DurabilityOption: String, CaseIterable, ExpressibleByArgument {
+    case full
+    case normal
+
+    var durability: SQLiteSessionStore.Durability {
+        switch self {
+        case .full: .full
+        case .normal: .normal
+        }
+    }
+}
+
+/// `sessionctl demo`: a web service's session traffic, simulated on a local file.
+///
+/// Simulated time runs from `--minutes` ago up to now, one simulated minute per step, so sessions
+/// expire during the run and what is left is exactly what the `active_sessions` view shows.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Simulate a web service's session traffic on a local database.",
+        discussion: """
+            Users log in (some on two devices), browse, fill carts, get their session rotated, log out or \
+            log out everywhere; anonymous visitors come and go and their sessions expire; expired \
+            sessions are purged. Then the command prints what happened and how to look inside with sqlite3.
+            """
+    )
+
+    @OptionGroup var options: StoreOptions
+
+    @Option(help: "Simulated users.")
+    var users = 3000
+
+    @Option(help: "Simulated minutes of traffic, ending now.")
+    var minutes = 180
+
+    @Option(help: "Concurrent request workers.")
+    var workers = 32
+
+    @Option(help: "Durability of commits: full or normal.")
+    var durability: DurabilityOption = .full
+
+    @Option(help: "Seed of the simulation's random choices.")
+    var seed: UInt64 = 2026
+
+    @Flag(help: "Delete the database first.")
+    var reset = false
+
+    func validate() throws {
+        guard users > 0, minutes > 0, workers > 0 else {
+            throw ValidationError("--users, --minutes and --workers must be positive")
+        }
+    }
+
+    func run() async throws {
+        if reset {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: options.path + suffix) }
+        }
+        let end = SystemSessionClock().now
+        let clock = ManualSessionClock(end - .seconds(Int64(minutes) * 60))
+        let store = try options.open(policy: SessionPolicy(clock: clock), durability: durability.durability, create: true)
+        let simulation = DemoSimulation(store: store, clock: clock, users: users, workers: workers, seed: seed)
+        let progress = ProgressLine(total: minutes)
+        let started = ContinuousClock.now
+
+        for minute in 1...minutes {
+            try await simulation.simulateMinute()
+            if minute % 15 == 0 || minute == minutes {
+                try await simulation.purge()
+            }
+            clock.advance(by: .seconds(60))
+            let elapsed = ContinuousClock.now - started
+            progress.update(
+                step: minute,
+                text: "minute \(minute)/\(minutes) | \(Format.count(simulation.totals.requests)) requests "
+                    + "(\(Format.rate(Double(simulation.totals.requests) / elapsed.seconds))/s) | "
+                    + "\(Format.count(simulation.totals.logins)) logins | \(Format.count(simulation.totals.logouts)) logouts"
+            )
+        }
+        progress.finish()
+        let elapsed = ContinuousClock.now - started
+        let stats = try await store.stats()
+        let info = try await store.databaseInfo()
+        try await store.close()
+        printSummary(simulation.totals, stats: stats, info: info, elapsed: elapsed)
+    }
+
+    private func printSummary(_ totals: DemoTotals, stats: SessionStoreStats, info: SQLiteDatabaseInfo, elapsed: Duration) {
+        let writes = stats.writes ?? WriteStats()
+        let perCommit = writes.transactions == 0 ? 0 : Double(writes.operations) / Double(writes.transactions)
+        let path = options.path
+        let quoted = path.contains(" ") ? "'\(path)'" : path
+        print("""
+            Simulated \(minutes) minutes of traffic for \(Format.count(users)) users in \(Format.duration(elapsed)) \
+            (\(workers) workers, durability \(durability.rawValue))
+              requests      \(Format.count(totals.requests)) (\(Format.rate(Double(totals.requests) / elapsed.seconds))/s)
+              page views    \(Format.count(totals.pageViews))
+              logins        \(Format.count(totals.logins)) (\(Format.count(totals.reloginsAfterExpiry)) after the session had expired)
+              cart updates  \(Format.count(totals.cartUpdates))
+              rotations     \(Format.count(totals.rotations))
+              logouts       \(Format.count(totals.logouts)), everywhere: \(Format.count(totals.logoutsEverywhere))
+              anonymous     \(Format.count(totals.anonymous)) visitors
+              purged        \(Format.count(totals.purged)) expired sessions
+            Store \(path)
+              sessions      \(Format.count(stats.active)) active, \(Format.count(stats.expired)) expired not yet purged, \
+            \(Format.count(stats.users)) users logged in
+              writes        \(Format.count(writes.operations)) in \(Format.count(writes.transactions)) transactions \
+            (\(String(format: "%.1f", perCommit)) per commit)
+              touches       \(Format.count(writes.touchesPersisted)) persisted, \(Format.count(writes.touchesSkipped)) skipped
+              file          \(Format.bytes(info.fileSize)) + \(Format.bytes(info.walSize)) WAL, schema version \(info.schemaVersion)
+
+            Look inside with sqlite3:
+              sqlite3 \(quoted) 'SELECT count(*) FROM active_sessions'
+              sqlite3 -box \(quoted) 'SELECT user_id, sessions, last_seen_at FROM sessions_by_user ORDER BY sessions DESC LIMIT 5'
+              sqlite3 -box \(quoted) 'SELECT seq, at, kind, user_id FROM recent_changes LIMIT 10'
+              sqlite3 -box \(quoted) 'SELECT kind, count(*) FROM session_changes GROUP BY kind'
+            or: sessionctl stats --db \(quoted)
+            """)
+    }
+}
+
+/// What the simulation did, summed over workers.
+struct DemoTotals: Sendable {
+    var requests = 0
+    var pageViews = 0
+    var logins = 0
+    var reloginsAfterExpiry = 0
+    var cartUpdates = 0
+    var rotations = 0
+    var logouts = 0
+    var logoutsEverywhere = 0
+    var anonymous = 0
+    var purged = 0
+
+    static func + (lhs: DemoTotals, rhs: DemoTotals) -> DemoTotals {
+        DemoTotals(
+            requests: lhs.requests + rhs.requests,
+            pageViews: lhs.pageViews + rhs.pageViews,
+            logins: lhs.logins + rhs.logins,
+            reloginsAfterExpiry: lhs.reloginsAfterExpiry + rhs.reloginsAfterExpiry,
+            cartUpdates: lhs.cartUpdates + rhs.cartUpdates,
+            rotations: lhs.rotations + rhs.rotations,
+            logouts: lhs.logouts + rhs.logouts,
+            logoutsEverywhere: lhs.logoutsEverywhere + rhs.logoutsEverywhere,
+            anonymous: lhs.anonymous + rhs.anonymous,
+            purged: lhs.purged + rhs.purged
+        )
+    }
+}
+
+/// A line that redraws itself on a terminal and prints every tenth of the way otherwise.
+final class ProgressLine {
+    private let total: Int
+    private let isTerminal = isatty(STDOUT_FILENO) == 1
+    private var lastReported = 0
+
+    init(total: Int) {
+        self.total = total
+    }
+
+    func update(step: Int, text: String) {
+        if isTerminal {
+            print("\r\u{1B}[2K" + text, terminator: "")
+            fflush(nil)
+        } else if step * 10 / total > lastReported {
+            lastReported = step * 10 / total
+            print(text)
+        }
+    }
+
+    func finish() {
+        if isTerminal { print() }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a `Double`.
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

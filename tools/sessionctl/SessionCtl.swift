@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Sessions
+
+/// `sessionctl`: inspect and look after a session database, even while a service is using it.
+///
+/// Exit codes: 0 success, 1 not found or nothing done, 2 usage error, 3 storage error.
+@main
+struct SessionCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sessionctl",
+        abstract: "Inspect and maintain a session database.",
+        discussion: """
+            The database defaults to $SESSION_DB, else ./sessions.sqlite. Every command works while \
+            a service is using the same file.
+
+            Exit codes: 0 success, 1 not found or nothing done, 2 usage error, 3 storage error.
+            """,
+        subcommands: [DemoCommand.self, StatsCommand.self]
+    )
+
+    static func main() async {
+        do {
+            var command = try await asyncParseAsRoot(nil)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as SessionStoreError {
+            FileHandle.standardError.write(Data("sessionctl: \(error)\n".utf8))
+            Foundation.exit(CtlExit.code(for: error).rawValue)
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(CtlExit.usage.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// The exit codes `sessionctl` promises.
+enum CtlExit {
+    static let success = ExitCode(0)
+    static let notFound = ExitCode(1)
+    static let usage = ExitCode(2)
+    static let storage = ExitCode(3)
+
+    static func code(for error: SessionStoreError) -> ExitCode {
+        switch error.code {
+        case .notFound: notFound
+        case .malformedToken, .invalidArgument, .configurationError: usage
+        default: storage
+        }
+    }
+}

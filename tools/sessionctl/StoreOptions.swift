@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Sessions
+import SQLiteSessions
+
+/// Options every command takes: which database, and how to print.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "The session database (default: $SESSION_DB, else ./sessions.sqlite).")
+    var db: String?
+
+    @Flag(name: .long, help: "Print JSON for scripts instead of text for people.")
+    var json = false
+
+    var path: String {
+        db ?? ProcessInfo.processInfo.environment["SESSION_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "sessions.sqlite"
+    }
+
+    /// Opens the store, refusing to create a database that does not exist.
+    func open(
+        policy: SessionPolicy = SessionPolicy(),
+        durability: SQLiteSessionStore.Durability = .full,
+        create: Bool = false
+    ) throws -> SQLiteSessionStore {
+        if !create && !FileManager.default.fileExists(atPath: path) {
+            throw SessionStoreError(.notFound, "no session database at \(path) (pass --db PATH or set SESSION_DB)")
+        }
+        return try SQLiteSessionStore(path: path, policy: policy, configuration: .init(durability: durability))
+    }
+}
+
+/// Writes `value` as pretty JSON with sorted keys to standard output.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
