@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Sessions", targets: ["Sessions"]),
         .library(name: "SQLiteSessions", targets: ["SQLiteSessions"]),
         .executable(name: "sessionctl", targets: ["sessionctl"]),
+        .executable(name: "sessionbench", targets: ["sessionbench"]),
         .executable(name: "session-crash-writer", targets: ["session-crash-writer"]),
     ],
     dependencies: [
@@ -60,6 +61,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/sessionctl",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sessionbench",
+            dependencies: [
+                "Sessions",
+                "SQLiteSessions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "tools/sessionbench",
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -114,6 +114,29 @@ extension SQLiteConnection {
         }
     }
 
+    /// Deletes up to `limit` of the oldest change-log entries that are older than `cutoff` and that
+    /// every replication cursor has passed.
+    ///
+    /// Entries go in sequence order, stopping at the first one written at or after `cutoff`, so
+    /// each call costs a few index steps however long the log is.
+    func trimChangeLog(before cutoff: SessionInstant, limit: Int) throws(SessionStoreError) {
+        let oldestCursor = try with(.oldestCursor) { statement throws(SessionStoreError) in
+            _ = try statement.step("reading replication cursors")
+            return statement.optionalInt64(0)
+        }
+        let firstYoung = try with(.firstYoungChange) { statement throws(SessionStoreError) in
+            statement.bind(cutoff.millisecondsSince1970, at: 1)
+            return try statement.step("finding where the change log is young") ? statement.int64(0) : nil
+        }
+        var bound = firstYoung ?? .max
+        if let oldestCursor { bound = min(bound, oldestCursor + 1) }
+        try with(.trimChanges) { statement throws(SessionStoreError) in
+            statement.bind(bound, at: 1)
+            statement.bind(limit, at: 2)
+            try statement.run("trimming the change log")
+        }
+    }
+
     /// The highest sequence number the change log has ever handed out.
     func lastChangeSequence() throws(SessionStoreError) -> Int64 {
         try with(.lastChangeSequence) { statement throws(SessionStoreError) in

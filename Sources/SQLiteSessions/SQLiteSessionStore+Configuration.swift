@@ -23,6 +23,9 @@ extension SQLiteSessionStore {
         public var readerConnections: Int
         /// Bytes of the file each reader maps into memory (`PRAGMA mmap_size`); 0 turns mapping off.
         public var memoryMapSize: Int
+        /// Bytes of page cache for the writer connection (`PRAGMA cache_size`). Index updates for
+        /// random token hashes touch pages all over the file; keeping them cached saves reads.
+        public var writerCacheSize: Int
         /// The largest the database may grow, in bytes (`PRAGMA max_page_count`); nil for no limit.
         /// Writes beyond it fail with ``Sessions/SessionStoreError/Code/storageFull``.
         public var maxDatabaseSize: Int?
@@ -42,6 +45,7 @@ extension SQLiteSessionStore {
             busyTimeout: Duration = .seconds(5),
             readerConnections: Int = Configuration.defaultReaderConnections,
             memoryMapSize: Int = 256 << 20,
+            writerCacheSize: Int = 32 << 20,
             maxDatabaseSize: Int? = nil,
             maxBatchSize: Int = 1024,
             changeLogRetention: Duration = .seconds(600),
@@ -51,6 +55,7 @@ extension SQLiteSessionStore {
             self.busyTimeout = busyTimeout
             self.readerConnections = readerConnections
             self.memoryMapSize = memoryMapSize
+            self.writerCacheSize = writerCacheSize
             self.maxDatabaseSize = maxDatabaseSize
             self.maxBatchSize = maxBatchSize
             self.changeLogRetention = changeLogRetention

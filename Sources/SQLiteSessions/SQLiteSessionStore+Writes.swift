@@ -210,16 +210,7 @@ extension SQLiteSessionStore {
             for row in removed {
                 try connection.logChange(.expired, sessionID: row.id, tokenHash: row.hash, userID: row.user, at: now, origin: origin)
             }
-            let oldestCursor = try connection.with(.oldestCursor) { statement throws(SessionStoreError) in
-                _ = try statement.step("reading replication cursors")
-                return statement.optionalInt64(0)
-            }
-            try connection.with(.trimChanges) { statement throws(SessionStoreError) in
-                statement.bind(oldestCursor ?? .max, at: 1)
-                statement.bind((now - retention).millisecondsSince1970, at: 2)
-                statement.bind(limit, at: 3)
-                try statement.run("trimming the change log")
-            }
+            try connection.trimChangeLog(before: now - retention, limit: limit)
             return (removed.count, limit)
         }
     }

@@ -139,6 +139,7 @@ public final class SQLiteSessionStore: SessionStore {
             PRAGMA synchronous = \(configuration.durability == .full ? "FULL" : "NORMAL");
             PRAGMA foreign_keys = ON;
             PRAGMA journal_size_limit = \(64 << 20);
+            PRAGMA cache_size = -\(configuration.writerCacheSize / 1024);
             """,
             "configuring the writer connection"
         )

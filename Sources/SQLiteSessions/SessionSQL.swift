@@ -29,6 +29,7 @@ enum SessionSQL: Int, CaseIterable {
     case selectChanges
     case lastChangeSequence
     case oldestCursor
+    case firstYoungChange
     case trimChanges
 
     /// The columns ``SessionRow`` reads, in order.
@@ -115,11 +116,10 @@ enum SessionSQL: Int, CaseIterable {
             return "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'session_changes'), 0)"
         case .oldestCursor:
             return "SELECT min(seq) FROM replication_cursors"
+        case .firstYoungChange:
+            return "SELECT seq FROM session_changes WHERE at >= ?1 ORDER BY seq LIMIT 1"
         case .trimChanges:
-            return """
-                DELETE FROM session_changes WHERE seq IN \
-                (SELECT seq FROM session_changes WHERE seq <= ?1 AND at < ?2 ORDER BY seq LIMIT ?3)
-                """
+            return "DELETE FROM session_changes WHERE seq IN (SELECT seq FROM session_changes WHERE seq < ?1 ORDER BY seq LIMIT ?2)"
         }
     }
 }

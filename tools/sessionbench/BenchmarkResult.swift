@@ -1,0 +1,44 @@
+/// One row of the benchmark table.
+struct BenchmarkResult: Codable, Sendable {
+    var workload: String
+    var store: String
+    var concurrency: Int
+    var durability: String?
+    var operations: Int
+    var seconds: Double
+    var opsPerSecond: Double
+    var p50Microseconds: Double
+    var p99Microseconds: Double
+    var note: String?
+
+    init(
+        workload: String,
+        store: String,
+        concurrency: Int,
+        durability: String? = nil,
+        operations: Int,
+        elapsed: Duration,
+        latencies: LatencyRecorder,
+        note: String? = nil
+    ) {
+        self.workload = workload
+        self.store = store
+        self.concurrency = concurrency
+        self.durability = durability
+        self.operations = operations
+        self.seconds = elapsed.seconds
+        self.opsPerSecond = Double(operations) / max(elapsed.seconds, 1e-9)
+        self.p50Microseconds = latencies.percentile(0.50).microseconds
+        self.p99Microseconds = latencies.percentile(0.99).microseconds
+        self.note = note
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    var microseconds: Double { seconds * 1e6 }
+}
