@@ -96,6 +96,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SessionCtlTests",
+            dependencies: ["SessionTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SessionStoreBehaviourTests",
             dependencies: ["Sessions", "SQLiteSessions", "SessionTestSupport"],
             swiftSettings: swiftSettings
