@@ -133,6 +133,6 @@ final class SQLiteStatement {
     func tokenHash(_ column: Int32) -> TokenHash? {
         guard let blob = sqlite3_column_blob(handle, column) else { return nil }
         let count = Int(sqlite3_column_bytes(handle, column))
-        return TokenHash(bytes: UnsafeRawBufferPointer(start: blob, count: count))
+        return TokenHash(rawBytes: UnsafeRawBufferPointer(start: blob, count: count))
     }
 }

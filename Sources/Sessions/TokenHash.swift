@@ -23,13 +23,21 @@ public struct TokenHash: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// Creates a digest from its 32 bytes, or returns nil when `bytes` is not 32 bytes long.
-    public init?(bytes: some Collection<UInt8>) {
-        guard bytes.count == Self.byteCount else { return nil }
-        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &words) { raw in
-            for (index, byte) in bytes.enumerated() { raw[index] = byte }
-        }
-        self.init(w0: words.0, w1: words.1, w2: words.2, w3: words.3)
+    public init?(bytes: [UInt8]) {
+        guard let hash = bytes.withUnsafeBytes({ TokenHash(rawBytes: $0) }) else { return nil }
+        self = hash
+    }
+
+    /// Creates a digest from 32 bytes in memory, or returns nil when `rawBytes` is not 32 bytes long.
+    @inlinable
+    public init?(rawBytes: UnsafeRawBufferPointer) {
+        guard rawBytes.count == Self.byteCount else { return nil }
+        self.init(
+            w0: rawBytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
+            w1: rawBytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+            w2: rawBytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
+            w3: rawBytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+        )
     }
 
     /// Parses 64 hexadecimal digits (either case), or returns nil.
@@ -49,14 +57,7 @@ public struct TokenHash: Sendable, Hashable, Comparable, CustomStringConvertible
     /// The SHA-256 digest of `bytes`.
     public init(digesting bytes: UnsafeRawBufferPointer) {
         let digest = SHA256.hash(data: bytes)
-        self = digest.withUnsafeBytes { raw in
-            TokenHash(
-                w0: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
-                w1: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
-                w2: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
-                w3: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
-            )
-        }
+        self = digest.withUnsafeBytes { TokenHash(rawBytes: $0)! }
     }
 
     /// Calls `body` with the 32 digest bytes.
