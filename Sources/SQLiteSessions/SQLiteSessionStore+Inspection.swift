@@ -6,7 +6,7 @@ extension SQLiteSessionStore {
     public func databaseInfo() async throws -> SQLiteDatabaseInfo {
         try checkOpen()
         let path = self.path
-        var info = try readers.read { connection throws(SessionStoreError) in
+        var info = try await read { connection throws(SessionStoreError) in
             func integer(_ sql: String) throws(SessionStoreError) -> Int {
                 Int(try connection.integer(sql, "inspecting the database") ?? 0)
             }

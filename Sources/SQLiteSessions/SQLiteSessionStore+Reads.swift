@@ -5,7 +5,7 @@ extension SQLiteSessionStore {
         try checkOpen()
         let now = policy.now
         let hash = token.hash
-        guard let session = try readers.read({ connection throws(SessionStoreError) in try connection.liveSession(hash, at: now) }) else {
+        guard let session = try await read({ connection throws(SessionStoreError) in try connection.liveSession(hash, at: now) }) else {
             return nil
         }
         guard session.deadlines.idleTimeout != nil else { return session }
@@ -20,7 +20,7 @@ extension SQLiteSessionStore {
         try checkOpen()
         let now = policy.now
         let hash = token.hash
-        return try readers.read { connection throws(SessionStoreError) in
+        return try await read { connection throws(SessionStoreError) in
             try connection.liveSession(hash, at: now)?.timeToLive(at: now)
         }
     }
@@ -33,7 +33,7 @@ extension SQLiteSessionStore {
         try checkOpen()
         try policy.validate(userID: userID)
         let now = policy.now
-        return try readers.read { connection throws(SessionStoreError) in
+        return try await read { connection throws(SessionStoreError) in
             try connection.with(.selectUserSessions) { statement throws(SessionStoreError) in
                 statement.bind(userID, at: 1)
                 statement.bind(now.millisecondsSince1970, at: 2)
@@ -47,7 +47,7 @@ extension SQLiteSessionStore {
         try SessionPolicy.validate(limit: query.limit)
         let after = try SessionCursor.decodeID(query.after)
         let now = policy.now
-        let sessions = try readers.read { connection throws(SessionStoreError) in
+        let sessions = try await read { connection throws(SessionStoreError) in
             try connection.with(query.userID == nil ? .listAll : .listByUser) { statement throws(SessionStoreError) in
                 statement.bind(after, at: 1)
                 statement.bind(query.includeExpired ? 1 : 0, at: 2)
@@ -65,7 +65,7 @@ extension SQLiteSessionStore {
     public func count(includeExpired: Bool) async throws -> Int {
         try checkOpen()
         let now = policy.now
-        return try readers.read { connection throws(SessionStoreError) in
+        return try await read { connection throws(SessionStoreError) in
             try connection.with(includeExpired ? .countAll : .countLive) { statement throws(SessionStoreError) in
                 if !includeExpired { statement.bind(now.millisecondsSince1970, at: 1) }
                 _ = try statement.step("counting sessions")
@@ -77,7 +77,7 @@ extension SQLiteSessionStore {
     public func stats() async throws -> SessionStoreStats {
         try checkOpen()
         let now = policy.now
-        let (total, active, ageTotal, users) = try readers.read { connection throws(SessionStoreError) in
+        let (total, active, ageTotal, users) = try await read { connection throws(SessionStoreError) in
             let totals = try connection.with(.totals) { statement throws(SessionStoreError) in
                 statement.bind(now.millisecondsSince1970, at: 1)
                 _ = try statement.step("computing session statistics")
@@ -108,7 +108,7 @@ extension SQLiteSessionStore {
     public func changes(after sequence: Int64, limit: Int = 1000) async throws -> [SessionChange] {
         try checkOpen()
         try SessionPolicy.validate(limit: limit)
-        return try readers.read { connection throws(SessionStoreError) in
+        return try await read { connection throws(SessionStoreError) in
             try connection.changes(after: sequence, limit: limit)
         }
     }
@@ -116,6 +116,6 @@ extension SQLiteSessionStore {
     /// The sequence number of the newest change-log entry ever written.
     public func lastChangeSequence() async throws -> Int64 {
         try checkOpen()
-        return try readers.read { connection throws(SessionStoreError) in try connection.lastChangeSequence() }
+        return try await read { connection throws(SessionStoreError) in try connection.lastChangeSequence() }
     }
 }

@@ -91,7 +91,7 @@ public final class SQLiteSessionStore: SessionStore {
         var details = ["backend": "sqlite", "path": path]
         do {
             try checkOpen()
-            let version = try readers.read { connection throws(SessionStoreError) in
+            let version = try await read { connection throws(SessionStoreError) in
                 try SchemaMigrator.version(of: connection)
             }
             details["schema_version"] = String(version)
@@ -109,6 +109,25 @@ public final class SQLiteSessionStore: SessionStore {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         readers.close()
         await writer.close()
+    }
+
+    /// Runs a read on a pooled connection.
+    ///
+    /// The busy timeout makes SQLite wait out other processes' locks, but in WAL mode a read can
+    /// still get `SQLITE_BUSY` without waiting (while another connection runs recovery or restarts
+    /// the WAL: <https://www.sqlite.org/wal.html#sometimes_queries_return_sqlite_busy_in_wal_mode>).
+    /// Those are retried here, sleeping without holding a thread, for up to the busy timeout.
+    func read<T>(_ body: (SQLiteConnection) throws(SessionStoreError) -> T) async throws -> T {
+        let deadline = ContinuousClock.now + configuration.busyTimeout
+        var pause = Duration.milliseconds(1)
+        while true {
+            let result: Result<T, SessionStoreError> = Result { () throws(SessionStoreError) in try readers.read(body) }
+            guard case .failure(let error) = result, error.code == .busy, ContinuousClock.now + pause < deadline else {
+                return try result.get()
+            }
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(50))
+        }
     }
 
     func checkOpen() throws(SessionStoreError) {
