@@ -18,7 +18,7 @@ let package = Package(
         .library(name: "SQLiteSessions", targets: ["SQLiteSessions"]),
         .executable(name: "sessionctl", targets: ["sessionctl"]),
         .executable(name: "sessionbench", targets: ["sessionbench"]),
-        .executable(name: "session-crash-writer", targets: ["session-crash-writer"]),
+        .executable(name: "session-test-peer", targets: ["session-test-peer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -33,6 +33,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -74,9 +75,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "session-crash-writer",
+            name: "session-test-peer",
             dependencies: ["Sessions", "SQLiteSessions"],
-            path: "tools/session-crash-writer",
+            path: "tools/session-test-peer",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -87,7 +88,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SessionsTests",
-            dependencies: ["Sessions"],
+            dependencies: ["Sessions", .product(name: "MetricsTestKit", package: "swift-metrics")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -61,14 +61,15 @@ extension SQLiteSessionStore {
         return saved
     }
 
-    public func touch(_ token: SessionToken, expiration: ExpirationPolicy?) async throws -> Session? {
+    public func touch(_ token: SessionToken, expiration: ExpirationPolicy?, client: SessionClient?) async throws -> Session? {
         try checkOpen()
         try expiration?.validate()
         let (policy, origin, hash) = (self.policy, self.origin, token.hash)
+        let client = policy.clipped(client)
         return try await writer.write { connection throws(SessionStoreError) in
             let now = policy.now
             guard let row = try connection.liveSession(hash, at: now) else { return nil }
-            let touched = row.touching(at: now, expiration: expiration)
+            let touched = row.touching(at: now, expiration: expiration, by: client)
             if expiration == nil {
                 try connection.updateLastSeen(touched)
             } else {

@@ -58,30 +58,35 @@ public enum ExpirationPolicy: Sendable, Hashable, CustomStringConvertible {
 
 /// The two persisted limits of one session.
 public struct SessionDeadlines: Sendable, Hashable {
-    /// The sliding timeout, or nil.
-    public var idleTimeout: Duration?
+    /// The sliding timeout in milliseconds: integer arithmetic on the hot path, where `Duration`
+    /// would cost 128-bit multiplications on every check.
+    private let idleMilliseconds: Int64?
+
     /// The fixed deadline, or nil.
-    public var absoluteExpiresAt: SessionInstant?
+    public let absoluteExpiresAt: SessionInstant?
+
+    /// The sliding timeout, or nil.
+    public var idleTimeout: Duration? { idleMilliseconds.map { .milliseconds($0) } }
 
     public init(idleTimeout: Duration?, absoluteExpiresAt: SessionInstant?) {
-        self.idleTimeout = idleTimeout
+        self.idleMilliseconds = idleTimeout?.wholeMilliseconds
         self.absoluteExpiresAt = absoluteExpiresAt
     }
 
     /// The limits `policy` gives a session when applied at `now`.
     public init(_ policy: ExpirationPolicy, appliedAt now: SessionInstant) {
-        self.idleTimeout = policy.idleTimeout
-        self.absoluteExpiresAt = policy.absoluteLifetime.map { now + $0 }
+        self.init(idleTimeout: policy.idleTimeout, absoluteExpiresAt: policy.absoluteLifetime.map { now + $0 })
     }
 
+    /// The sliding timeout in whole milliseconds, or nil.
+    public var idleTimeoutMilliseconds: Int64? { idleMilliseconds }
+
     /// The effective deadline for a session last seen at `lastSeenAt`: `min(lastSeenAt + idle, absolute)`.
-    @inlinable
     public func expiresAt(lastSeenAt: SessionInstant) -> SessionInstant {
-        switch (idleTimeout, absoluteExpiresAt) {
-        case (let idle?, let absolute?): min(lastSeenAt + idle, absolute)
-        case (let idle?, nil): lastSeenAt + idle
-        case (nil, let absolute?): absolute
-        case (nil, nil): SessionInstant(millisecondsSince1970: .max)
-        }
+        guard let idle = idleMilliseconds else { return absoluteExpiresAt ?? .distantFuture }
+        let (sum, overflow) = lastSeenAt.millisecondsSince1970.addingReportingOverflow(idle)
+        let sliding = SessionInstant(millisecondsSince1970: overflow ? .max : sum)
+        guard let absolute = absoluteExpiresAt else { return sliding }
+        return min(sliding, absolute)
     }
 }

@@ -4,7 +4,7 @@ import Synchronization
 /// other store must do.
 ///
 /// Nothing survives a restart. All operations take one lock briefly and never suspend.
-public final class InMemorySessionStore: SessionStore {
+public final class InMemorySessionStore: SessionChangeFeed {
     private struct State {
         var rows: [Int64: Session] = [:]
         var idByHash: [TokenHash: Int64] = [:]
@@ -12,6 +12,7 @@ public final class InMemorySessionStore: SessionStore {
         var nextID: Int64 = 1
         var writes = WriteStats()
         var closed = false
+        var changes: InMemoryChangeLog
 
         func live(_ hash: TokenHash, at now: SessionInstant) -> Session? {
             guard let id = idByHash[hash], let row = rows[id], !row.isExpired(at: now) else { return nil }
@@ -47,14 +48,22 @@ public final class InMemorySessionStore: SessionStore {
         }
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     /// The rules this store applies.
     public let policy: SessionPolicy
 
+    /// This instance's mark on the changes it logs.
+    public let changeOrigin = Int64.random(in: 1...Int64.max)
+
     /// Creates an empty store.
-    public init(policy: SessionPolicy = SessionPolicy()) {
+    ///
+    /// - Parameters:
+    ///   - policy: Expiry, limits and clock.
+    ///   - changeLogCapacity: How many recent changes are kept for change readers.
+    public init(policy: SessionPolicy = SessionPolicy(), changeLogCapacity: Int = 100_000) {
         self.policy = policy
+        self.state = Mutex(State(changes: InMemoryChangeLog(capacity: changeLogCapacity)))
     }
 
     public func create(_ draft: SessionDraft) async throws -> IssuedSession {
@@ -68,6 +77,7 @@ public final class InMemorySessionStore: SessionStore {
             state.insert(session)
             state.writes.operations += 1
             state.writes.transactions += 1
+            state.changes.append(.created, session, at: now, origin: changeOrigin)
             return session
         }
         return IssuedSession(token: token, session: session)
@@ -86,6 +96,7 @@ public final class InMemorySessionStore: SessionStore {
             }
             let touched = row.used(at: now, by: client)
             state.rows[row.id] = touched
+            state.changes.append(.touched, touched, at: now, origin: changeOrigin)
             state.writes.touchesPersisted += 1
             state.writes.operations += 1
             state.writes.transactions += 1
@@ -98,7 +109,7 @@ public final class InMemorySessionStore: SessionStore {
         let now = policy.now
         return try state.withLock { state throws(SessionStoreError) in
             try state.checkOpen()
-            return try Self.save(session, expectedVersion: expectedVersion, now: now, in: &state)
+            return try Self.save(session, expectedVersion: expectedVersion, now: now, origin: changeOrigin, in: &state)
         }
     }
 
@@ -107,7 +118,7 @@ public final class InMemorySessionStore: SessionStore {
         let now = policy.now
         return try state.withLock { state throws(SessionStoreError) in
             try state.checkOpen()
-            return sessions.map { try? Self.save($0, expectedVersion: nil, now: now, in: &state) }
+            return sessions.map { try? Self.save($0, expectedVersion: nil, now: now, origin: changeOrigin, in: &state) }
         }
     }
 
@@ -115,22 +126,26 @@ public final class InMemorySessionStore: SessionStore {
         _ session: Session,
         expectedVersion: Int64?,
         now: SessionInstant,
+        origin: Int64,
         in state: inout State
     ) throws(SessionStoreError) -> Session {
         guard let row = state.live(session.tokenHash, at: now) else { throw .sessionGone(session.tokenHash) }
         let saved = try row.saving(session, expectedVersion: expectedVersion, at: now)
         state.replace(row, with: saved)
+        state.changes.append(.updated, saved, at: now, origin: origin)
         return saved
     }
 
-    public func touch(_ token: SessionToken, expiration: ExpirationPolicy?) async throws -> Session? {
+    public func touch(_ token: SessionToken, expiration: ExpirationPolicy?, client: SessionClient?) async throws -> Session? {
         try expiration?.validate()
         let now = policy.now
+        let client = policy.clipped(client)
         return try state.withLock { state throws(SessionStoreError) in
             try state.checkOpen()
             guard let row = state.live(token.hash, at: now) else { return nil }
-            let touched = row.touching(at: now, expiration: expiration)
+            let touched = row.touching(at: now, expiration: expiration, by: client)
             state.replace(row, with: touched)
+            state.changes.append(expiration == nil ? .touched : .updated, touched, at: now, origin: changeOrigin)
             state.writes.touchesPersisted += 1
             return touched
         }
@@ -163,6 +178,7 @@ public final class InMemorySessionStore: SessionStore {
             var deleted = 0
             for token in tokens {
                 guard let id = state.idByHash[token.hash], let row = state.remove(id: id) else { continue }
+                state.changes.append(.deleted, row, at: now, origin: changeOrigin)
                 if !row.isExpired(at: now) { deleted += 1 }
             }
             state.writes.operations += 1
@@ -179,6 +195,8 @@ public final class InMemorySessionStore: SessionStore {
             guard let row = state.live(token.hash, at: now) else { return nil }
             let rotated = row.rotating(to: newToken, at: now)
             state.replace(row, with: rotated)
+            state.changes.append(.rotatedOut, row, at: now, origin: changeOrigin)
+            state.changes.append(.rotated, rotated, at: now, origin: changeOrigin)
             return IssuedSession(token: newToken, session: rotated)
         }
     }
@@ -202,7 +220,9 @@ public final class InMemorySessionStore: SessionStore {
             try state.checkOpen()
             var deleted = 0
             for id in state.idsByUser[userID] ?? [] {
-                if let row = state.remove(id: id), !row.isExpired(at: now) { deleted += 1 }
+                guard let row = state.remove(id: id) else { continue }
+                state.changes.append(.revoked, row, at: now, origin: changeOrigin)
+                if !row.isExpired(at: now) { deleted += 1 }
             }
             state.writes.operations += 1
             state.writes.transactions += 1
@@ -273,7 +293,10 @@ public final class InMemorySessionStore: SessionStore {
                 .filter { $0.isExpired(at: now) }
                 .sorted { ($0.expiresAt, $0.id) < ($1.expiresAt, $1.id) }
                 .prefix(limit)
-            for row in expired { state.remove(id: row.id) }
+            for row in expired {
+                state.remove(id: row.id)
+                state.changes.append(.expired, row, at: now, origin: changeOrigin)
+            }
             state.writes.operations += 1
             state.writes.transactions += 1
             return expired.count
@@ -289,5 +312,33 @@ public final class InMemorySessionStore: SessionStore {
 
     public func close() async throws {
         state.withLock { $0.closed = true }
+    }
+
+    // MARK: Change log
+
+    public func makeChangeReader() throws -> any SessionChangeReader {
+        InMemoryChangeReader(store: self, position: state.withLock { $0.changes.lastSequence })
+    }
+
+    /// Changes after `sequence`, oldest first, at most `limit`.
+    func changes(after sequence: Int64, limit: Int) -> SessionChangeBatch {
+        state.withLock { $0.changes.changes(after: sequence, limit: limit) }
+    }
+}
+
+/// Follows an ``InMemorySessionStore``'s change log.
+final class InMemoryChangeReader: SessionChangeReader {
+    private let store: InMemorySessionStore
+    private var position: Int64
+
+    init(store: InMemorySessionStore, position: Int64) {
+        self.store = store
+        self.position = position
+    }
+
+    func readChanges() throws -> SessionChangeBatch {
+        let batch = store.changes(after: position, limit: .max)
+        if let last = batch.changes.last { position = last.sequence }
+        return batch
     }
 }

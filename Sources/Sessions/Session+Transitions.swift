@@ -66,10 +66,11 @@ extension Session {
         )
     }
 
-    /// This stored session after ``SessionStore/touch(_:expiration:)``.
-    public func touching(at now: SessionInstant, expiration: ExpirationPolicy?) -> Session {
-        guard let expiration else { return with(lastSeenAt: now) }
-        return with(lastSeenAt: now, deadlines: SessionDeadlines(expiration, appliedAt: now), version: version + 1)
+    /// This stored session after ``SessionStore/touch(_:expiration:client:)``.
+    public func touching(at now: SessionInstant, expiration: ExpirationPolicy?, by client: SessionClient?) -> Session {
+        let used = used(at: now, by: client)
+        guard let expiration else { return used }
+        return used.with(deadlines: SessionDeadlines(expiration, appliedAt: now), version: version + 1)
     }
 
     /// This stored session after ``SessionStore/rotate(_:)`` gave it `token`.

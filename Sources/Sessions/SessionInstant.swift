@@ -15,6 +15,9 @@ public struct SessionInstant: Sendable, Hashable, Comparable, Codable, CustomStr
         self.millisecondsSince1970 = millisecondsSince1970
     }
 
+    /// An instant later than any real deadline.
+    public static let distantFuture = SessionInstant(millisecondsSince1970: .max)
+
     /// Creates an instant from a `Date`, rounded to the nearest millisecond.
     public init(_ date: Date) {
         self.millisecondsSince1970 = Int64((date.timeIntervalSince1970 * 1000).rounded())

@@ -11,7 +11,11 @@ public struct SessionPolicy: Sendable {
     ///
     /// Nil means the default, `min(60 s, idle / 10)`. Zero persists every use. Whatever the value,
     /// the persisted deadline stays ahead of real use by at least `idle - touchInterval`.
-    public var touchInterval: Duration?
+    public var touchInterval: Duration? {
+        didSet { touchIntervalMilliseconds = touchInterval.map { max(0, $0.wholeMilliseconds) } }
+    }
+    /// ``touchInterval`` in milliseconds, kept in step with it for the hot path.
+    private var touchIntervalMilliseconds: Int64?
     /// The largest session data accepted, in bytes. Default 1 MiB.
     public var maxDataSize: Int
     /// The largest user id accepted, in UTF-8 bytes. Default 1024.
@@ -42,6 +46,7 @@ public struct SessionPolicy: Sendable {
     ) {
         self.expiration = expiration
         self.touchInterval = touchInterval
+        self.touchIntervalMilliseconds = touchInterval.map { max(0, $0.wholeMilliseconds) }
         self.maxDataSize = maxDataSize
         self.maxUserIDLength = maxUserIDLength
         self.maxMetadataSize = maxMetadataSize
@@ -55,8 +60,11 @@ public struct SessionPolicy: Sendable {
 
     /// The interval after which a use of a session with this idle timeout is persisted.
     public func touchInterval(forIdleTimeout idle: Duration) -> Duration {
-        if let touchInterval { return max(.zero, touchInterval) }
-        return min(.seconds(60), idle / 10)
+        .milliseconds(touchIntervalMilliseconds(forIdleMilliseconds: idle.wholeMilliseconds))
+    }
+
+    private func touchIntervalMilliseconds(forIdleMilliseconds idle: Int64) -> Int64 {
+        touchIntervalMilliseconds ?? min(60_000, idle / 10)
     }
 
     /// Whether a use at `now` should persist `last_seen_at` for `session`.
@@ -64,11 +72,18 @@ public struct SessionPolicy: Sendable {
     /// Only sliding sessions need it, and only when the persisted value is at least one touch
     /// interval old. A session whose absolute deadline comes first gains nothing from a touch.
     public func needsTouch(_ session: Session, at now: SessionInstant) -> Bool {
-        guard let idle = session.deadlines.idleTimeout else { return false }
-        if let absolute = session.deadlines.absoluteExpiresAt, session.lastSeenAt + idle >= absolute {
+        needsTouch(deadlines: session.deadlines, lastSeenAt: session.lastSeenAt, at: now)
+    }
+
+    /// Whether a use at `now` should persist `last_seen_at` for a session with these limits,
+    /// whose persisted last use is `lastSeenAt`.
+    public func needsTouch(deadlines: SessionDeadlines, lastSeenAt: SessionInstant, at now: SessionInstant) -> Bool {
+        guard let idle = deadlines.idleTimeoutMilliseconds else { return false }
+        let lastSeen = lastSeenAt.millisecondsSince1970
+        if let absolute = deadlines.absoluteExpiresAt, lastSeen &+ idle >= absolute.millisecondsSince1970 {
             return false
         }
-        return now - session.lastSeenAt >= touchInterval(forIdleTimeout: idle)
+        return now.millisecondsSince1970 &- lastSeen >= touchIntervalMilliseconds(forIdleMilliseconds: idle)
     }
 
     // MARK: Validation

@@ -16,6 +16,9 @@ public import Foundation
 ///   rotated away or expired in the meantime.
 /// - Tokens are checked before any I/O; only their SHA-256 reaches storage.
 public protocol SessionStore: Sendable {
+    /// The rules the store applies: default expiry, touch interval, limits, clock.
+    var policy: SessionPolicy { get }
+
     /// Mints a token and stores a new session.
     ///
     /// - Parameter draft: Owner, data, metadata, optional expiry override and client details.
@@ -56,8 +59,9 @@ public protocol SessionStore: Sendable {
     /// - Parameters:
     ///   - token: The client's token.
     ///   - expiration: A new policy applied from now, or nil to keep the session's limits.
+    ///   - client: The requesting client, recorded as last-seen address and agent.
     /// - Returns: The updated session, or nil when it is missing or expired.
-    func touch(_ token: SessionToken, expiration: ExpirationPolicy?) async throws -> Session?
+    func touch(_ token: SessionToken, expiration: ExpirationPolicy?, client: SessionClient?) async throws -> Session?
 
     /// Time left before the session expires, or nil when it is missing or expired.
     func timeToLive(_ token: SessionToken) async throws -> Duration?
@@ -155,17 +159,22 @@ extension SessionStore {
 
     /// Marks a session as used now and persists that.
     public func touch(_ token: SessionToken) async throws -> Session? {
-        try await touch(token, expiration: nil)
+        try await touch(token, expiration: nil, client: nil)
+    }
+
+    /// Marks a session as used now and persists that, optionally replacing its expiry.
+    public func touch(_ token: SessionToken, expiration: ExpirationPolicy?) async throws -> Session? {
+        try await touch(token, expiration: expiration, client: nil)
     }
 
     /// Replaces a session's expiry, counted from now, like Redis `EXPIRE`.
     ///
     /// An idle timeout starts counting now, so the session counts as used; this is
-    /// ``touch(_:expiration:)`` with a policy, under the name people look for.
+    /// ``touch(_:expiration:client:)`` with a policy, under the name people look for.
     ///
     /// - Returns: The updated session, or nil when it is missing or expired.
     public func setExpiration(_ expiration: ExpirationPolicy, for token: SessionToken) async throws -> Session? {
-        try await touch(token, expiration: expiration)
+        try await touch(token, expiration: expiration, client: nil)
     }
 
     /// The number of live sessions.

@@ -12,14 +12,25 @@ public struct SessionStoreStats: Sendable, Hashable {
     public var averageAge: Duration?
     /// Write-path figures, for stores that batch writes.
     public var writes: WriteStats?
+    /// Cache figures, for ``CachedSessionStore``.
+    public var cache: CacheStats?
 
-    public init(total: Int, active: Int, expired: Int, users: Int, averageAge: Duration?, writes: WriteStats? = nil) {
+    public init(
+        total: Int,
+        active: Int,
+        expired: Int,
+        users: Int,
+        averageAge: Duration?,
+        writes: WriteStats? = nil,
+        cache: CacheStats? = nil
+    ) {
         self.total = total
         self.active = active
         self.expired = expired
         self.users = users
         self.averageAge = averageAge
         self.writes = writes
+        self.cache = cache
     }
 }
 

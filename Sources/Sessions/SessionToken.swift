@@ -102,32 +102,43 @@ public struct SessionToken: Sendable, Hashable, CustomStringConvertible {
 
     private static func decode(_ input: UnsafeBufferPointer<UInt8>) -> Result<(UInt64, UInt64, UInt64, UInt64), DecodeFailure> {
         guard input.count == encodedLength else { return .failure(.length(input.count)) }
-        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        var failure: DecodeFailure?
-        withUnsafeMutableBytes(of: &words) { out in
-            var accumulator: UInt32 = 0
-            var bits = 0
-            var written = 0
-            for offset in 0..<input.count {
-                let value = Base64URL.decodeTable[Int(input[offset])]
-                guard value != 0xFF else {
-                    failure = .character(offset: offset)
-                    return
+        return Base64URL.decodeTable.withUnsafeBufferPointer { table in
+            // 43 characters: ten groups of four (three bytes each), then three for the last two bytes.
+            var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            var invalid: UInt32 = 0
+            withUnsafeMutableBytes(of: &words) { out in
+                var written = 0
+                var offset = 0
+                while offset < 40 {
+                    let a = UInt32(table[Int(input[offset])])
+                    let b = UInt32(table[Int(input[offset + 1])])
+                    let c = UInt32(table[Int(input[offset + 2])])
+                    let d = UInt32(table[Int(input[offset + 3])])
+                    invalid |= (a | b | c | d) & 0x80
+                    let group = a << 18 | b << 12 | c << 6 | d
+                    out[written] = UInt8(truncatingIfNeeded: group >> 16)
+                    out[written + 1] = UInt8(truncatingIfNeeded: group >> 8)
+                    out[written + 2] = UInt8(truncatingIfNeeded: group)
+                    written += 3
+                    offset += 4
                 }
-                accumulator = accumulator << 6 | UInt32(value)
-                bits += 6
-                if bits >= 8 {
-                    bits -= 8
-                    out[written] = UInt8(truncatingIfNeeded: accumulator >> UInt32(bits))
-                    written += 1
-                    accumulator &= (1 << UInt32(bits)) - 1
-                }
+                let a = UInt32(table[Int(input[40])])
+                let b = UInt32(table[Int(input[41])])
+                let c = UInt32(table[Int(input[42])])
+                invalid |= (a | b | c) & 0x80
+                let group = a << 18 | b << 12 | c << 6
+                out[30] = UInt8(truncatingIfNeeded: group >> 16)
+                out[31] = UInt8(truncatingIfNeeded: group >> 8)
+                // 43 characters carry 258 bits; the last character's two low bits must be zero.
+                if invalid == 0 && c & 0x03 != 0 { invalid = 0x100 }
             }
-            // 43 characters carry 258 bits; the 2 bits left over must be zero.
-            if accumulator != 0 { failure = .nonCanonical }
+            if invalid & 0x80 != 0 {
+                let offset = input.firstIndex { table[Int($0)] == 0xFF } ?? 0
+                return .failure(.character(offset: offset))
+            }
+            if invalid != 0 { return .failure(.nonCanonical) }
+            return .success(words)
         }
-        if let failure { return .failure(failure) }
-        return .success(words)
     }
 }
 

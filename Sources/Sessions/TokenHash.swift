@@ -56,8 +56,9 @@ public struct TokenHash: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// The SHA-256 digest of `bytes`.
     public init(digesting bytes: UnsafeRawBufferPointer) {
-        let digest = SHA256.hash(data: bytes)
-        self = digest.withUnsafeBytes { TokenHash(rawBytes: $0)! }
+        var hasher = SHA256()
+        hasher.update(bufferPointer: bytes)
+        self = hasher.finalize().withUnsafeBytes { TokenHash(rawBytes: $0)! }
     }
 
     /// Calls `body` with the 32 digest bytes.

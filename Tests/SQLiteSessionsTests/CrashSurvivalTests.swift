@@ -19,7 +19,7 @@ struct CrashSurvivalTests {
     }
 
     @Test func acknowledgedWritesSurviveSIGKILL() async throws {
-        let writer = try product("session-crash-writer")
+        let writer = try product("session-test-peer")
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("crash.sqlite").path
@@ -31,7 +31,7 @@ struct CrashSurvivalTests {
             let durability = cycle.isMultiple(of: 2) ? "full" : "normal"
             let process = Process()
             process.executableURL = URL(fileURLWithPath: writer)
-            process.arguments = [path, durability, "8"]
+            process.arguments = ["write-forever", path, durability, "8"]
             let output = Pipe()
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice

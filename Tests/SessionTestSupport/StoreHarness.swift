@@ -7,6 +7,8 @@ public import Testing
 public enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case memory
     case sqlite
+    case cachedMemory
+    case cachedSQLite
 
     public var testDescription: String { rawValue }
 }
@@ -29,13 +31,23 @@ public struct StoreHarness: Sendable {
             return StoreHarness(kind: kind, store: InMemorySessionStore(policy: policy), clock: clock, directory: nil)
         case .sqlite:
             let directory = try makeTemporaryDirectory()
-            let store = try SQLiteSessionStore(
-                path: directory.appendingPathComponent("sessions.sqlite").path,
-                policy: policy,
-                configuration: .init(durability: .normal)
-            )
+            return StoreHarness(kind: kind, store: try sqliteStore(in: directory, policy: policy), clock: clock, directory: directory)
+        case .cachedMemory:
+            let store = try CachedSessionStore(wrapping: InMemorySessionStore(policy: policy))
+            return StoreHarness(kind: kind, store: store, clock: clock, directory: nil)
+        case .cachedSQLite:
+            let directory = try makeTemporaryDirectory()
+            let store = try CachedSessionStore(wrapping: try sqliteStore(in: directory, policy: policy))
             return StoreHarness(kind: kind, store: store, clock: clock, directory: directory)
         }
+    }
+
+    private static func sqliteStore(in directory: URL, policy: SessionPolicy) throws -> SQLiteSessionStore {
+        try SQLiteSessionStore(
+            path: directory.appendingPathComponent("sessions.sqlite").path,
+            policy: policy,
+            configuration: .init(durability: .normal)
+        )
     }
 
     public func tearDown() async throws {

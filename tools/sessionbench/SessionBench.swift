@@ -34,6 +34,7 @@ struct SessionBench: AsyncParsableCommand {
         print("sessionbench: \(options.sessions) sessions, \(options.duration) per workload\(quick ? " (quick)" : "")")
         var results: [BenchmarkResult] = []
         try await SQLiteWorkloads(options: options).run(into: &results)
+        try await CacheWorkloads(options: options).run(into: &results)
         print()
         print(ResultTable.render(results))
         if let json {

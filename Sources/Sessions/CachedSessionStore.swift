@@ -1,0 +1,242 @@
+import Logging
+import Synchronization
+
+/// A memory cache in front of any ``SessionStore``.
+///
+/// ```swift
+/// let store = try CachedSessionStore(wrapping: SQLiteSessionStore(path: "sessions.sqlite"))
+/// ```
+///
+/// - A load that hits is answered from memory: one lock, no allocation, no suspension. Expiry is
+///   still checked against the clock, and a sliding session's deadline moves in memory at once.
+/// - A miss reads through to the backing store and fills the cache (sync-on-access).
+/// - Writes go to the backing store first; memory changes only after they succeed.
+/// - Deleted, revoked and rotated-away tokens leave tombstones, so a slow request cannot put a dead
+///   session back and a replayed dead cookie costs no I/O; unknown tokens are remembered briefly.
+/// - Changes made by other processes to the same SQLite file (another instance, `sessionctl`, a
+///   `DELETE` typed into `sqlite3`) stop being served within ``Configuration/coherenceInterval``:
+///   loads follow the backing store's change log (see ``SessionChangeFeed``).
+/// - Uses of a sliding session are written back only when the persisted `last_seen_at` is older
+///   than the policy's touch interval, in the background, so the persisted deadline stays ahead
+///   of real use while almost no read writes.
+///
+/// Use one cache per backing store instance: the cache ignores change-log entries its backing
+/// store instance wrote, because it made those changes itself.
+public final class CachedSessionStore: SessionStore {
+    /// The store behind the cache.
+    public let backing: any SessionStore
+    /// Sizes and timings.
+    public let configuration: Configuration
+
+    private let cache: SessionCache
+    private let housekeeping: CacheHousekeeping
+    private let pendingTouches = PendingWork()
+    private let closed = Atomic<Bool>(false)
+
+    /// Puts a cache in front of `backing`.
+    ///
+    /// - Throws: When the backing store's change log cannot be opened.
+    public init(wrapping backing: any SessionStore, configuration: Configuration = Configuration()) throws {
+        self.backing = backing
+        self.policy = backing.policy
+        self.configuration = configuration
+        self.cache = SessionCache(
+            maxEntries: configuration.maxEntries,
+            maxBytes: configuration.maxBytes,
+            maxAbsent: configuration.maxNegativeEntries,
+            negativeTTL: configuration.negativeTTL,
+            shards: configuration.shards
+        )
+        let feed = backing as? any SessionChangeFeed
+        self.housekeeping = CacheHousekeeping(
+            reader: try feed?.makeChangeReader(),
+            ownOrigin: feed?.changeOrigin,
+            interval: configuration.coherenceInterval,
+            metrics: CacheMetrics(prefix: configuration.metricsPrefix, factory: configuration.metricsFactory),
+            logger: configuration.logger
+        )
+    }
+
+    /// The backing store's rules, read once: the cache applies exactly what the store applies.
+    public let policy: SessionPolicy
+
+    // MARK: Reads
+
+    public func load(_ token: SessionToken, client: SessionClient?) async throws -> Session? {
+        try checkOpen()
+        housekeeping.runIfDue(cache)
+        let now = policy.now
+        switch cache.lookup(token.hash, now: now, policy: policy) {
+        case .hit(let session, let touchDue):
+            if touchDue { persistUse(token, client: client) }
+            return session
+        case .absent:
+            return nil
+        case .miss(let epoch):
+            let session = try await backing.load(token, client: client)
+            cache.fill(token.hash, with: session, epoch: epoch, now: now)
+            return session
+        }
+    }
+
+    public func exists(_ token: SessionToken) async throws -> Bool {
+        try await timeToLive(token) != nil
+    }
+
+    public func timeToLive(_ token: SessionToken) async throws -> Duration? {
+        try checkOpen()
+        housekeeping.runIfDue(cache)
+        let now = policy.now
+        if let session = cache.peek(token.hash, now: now) { return session.timeToLive(at: now) }
+        if cache.isAbsent(token.hash, now: now) { return nil }
+        return try await backing.timeToLive(token)
+    }
+
+    public func sessions(forUser userID: String) async throws -> [Session] {
+        try await backing.sessions(forUser: userID)
+    }
+
+    public func list(_ query: SessionQuery) async throws -> SessionPage {
+        try await backing.list(query)
+    }
+
+    public func count(includeExpired: Bool) async throws -> Int {
+        try await backing.count(includeExpired: includeExpired)
+    }
+
+    public func stats() async throws -> SessionStoreStats {
+        var stats = try await backing.stats()
+        housekeeping.run(cache)
+        stats.cache = cache.stats
+        return stats
+    }
+
+    /// The cache's own counters, without asking the backing store.
+    public var cacheStats: CacheStats { cache.stats }
+
+    /// The first broken invariant of the cache's internal structures, or nil; for tests.
+    public func cacheInvariantViolation() -> String? { cache.invariantViolation() }
+
+    /// Applies changes other processes made, now, instead of at the next due load.
+    public func synchronize() {
+        housekeeping.run(cache)
+    }
+
+    // MARK: Writes
+
+    public func create(_ draft: SessionDraft) async throws -> IssuedSession {
+        let generation = cache.generation
+        let issued = try await backing.create(draft)
+        cache.store(issued.session, startedAt: generation)
+        return issued
+    }
+
+    public func save(_ session: Session, expectedVersion: Int64?) async throws -> Session {
+        let generation = cache.generation
+        do {
+            let saved = try await backing.save(session, expectedVersion: expectedVersion)
+            cache.store(saved, startedAt: generation)
+            return saved
+        } catch let error as SessionStoreError where error.code == .notFound {
+            cache.remove(session.tokenHash, gone: true)
+            throw error
+        } catch let error as SessionStoreError where error.code == .conflict {
+            // Someone else wrote a newer version; whatever memory holds may be older still.
+            cache.remove(session.tokenHash, gone: false)
+            throw error
+        }
+    }
+
+    public func save(_ sessions: [Session]) async throws -> [Session?] {
+        let generation = cache.generation
+        let saved = try await backing.save(sessions)
+        for (session, result) in zip(sessions, saved) {
+            if let result { cache.store(result, startedAt: generation) } else { cache.remove(session.tokenHash, gone: true) }
+        }
+        return saved
+    }
+
+    public func touch(_ token: SessionToken, expiration: ExpirationPolicy?, client: SessionClient?) async throws -> Session? {
+        let generation = cache.generation
+        let touched = try await backing.touch(token, expiration: expiration, client: client)
+        if let touched { cache.store(touched, startedAt: generation) } else { cache.remove(token.hash, gone: false) }
+        return touched
+    }
+
+    public func delete(_ token: SessionToken) async throws -> Bool {
+        defer { cache.remove(token.hash, gone: true) }
+        return try await backing.delete(token)
+    }
+
+    public func delete(_ tokens: [SessionToken]) async throws -> Int {
+        defer { for token in tokens { cache.remove(token.hash, gone: true) } }
+        return try await backing.delete(tokens)
+    }
+
+    public func rotate(_ token: SessionToken) async throws -> IssuedSession? {
+        defer { cache.remove(token.hash, gone: true) }
+        let generation = cache.generation
+        let rotated = try await backing.rotate(token)
+        if let rotated { cache.store(rotated.session, startedAt: generation) }
+        return rotated
+    }
+
+    public func deleteSessions(forUser userID: String) async throws -> Int {
+        defer { cache.removeSessions(ofUser: userID) }
+        return try await backing.deleteSessions(forUser: userID)
+    }
+
+    public func purgeExpired(limit: Int) async throws -> Int {
+        try await backing.purgeExpired(limit: limit)
+    }
+
+    public func healthCheck() async -> SessionStoreHealth {
+        var health = await backing.healthCheck()
+        let stats = cache.stats
+        health.details["cache_entries"] = String(stats.entries)
+        health.details["cache_bytes"] = String(stats.bytes)
+        health.details["cache_hits"] = String(stats.hits)
+        health.details["cache_misses"] = String(stats.misses)
+        if stats.touchesFailed > 0 {
+            health.details["cache_touch_failures"] = String(stats.touchesFailed)
+        }
+        return health
+    }
+
+    /// Waits for background write-backs of sessions' uses, then closes the backing store.
+    /// Loads fail with ``SessionStoreError/Code/closed`` from the start of the call.
+    public func close() async throws {
+        closed.store(true, ordering: .releasing)
+        await pendingTouches.waitUntilIdle()
+        try await backing.close()
+    }
+
+    private func checkOpen() throws(SessionStoreError) {
+        if closed.load(ordering: .acquiring) {
+            throw SessionStoreError(.closed, "the cached session store was closed")
+        }
+    }
+
+    /// Waits until every write-back of a use started so far has finished.
+    public func waitForPendingTouches() async {
+        await pendingTouches.waitUntilIdle()
+    }
+
+    /// Writes a use back to the backing store without making the reader wait.
+    private func persistUse(_ token: SessionToken, client: SessionClient?) {
+        pendingTouches.begin()
+        let (backing, cache, logger, pending) = (self.backing, self.cache, configuration.logger, pendingTouches)
+        Task {
+            defer { pending.end() }
+            do {
+                cache.completeTouch(token.hash, with: try await backing.touch(token, expiration: nil, client: client))
+            } catch {
+                cache.failTouch(token.hash)
+                logger.warning(
+                    "writing back a session's use failed; it stays valid until its stored deadline",
+                    metadata: ["session": "\(token.hash.shortHex)", "error": "\(error)"]
+                )
+            }
+        }
+    }
+}
