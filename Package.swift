@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .library(name: "Sessions", targets: ["Sessions"]),
         .library(name: "SQLiteSessions", targets: ["SQLiteSessions"]),
+        .library(name: "RedisSessions", targets: ["RedisSessions"]),
         .executable(name: "sessionctl", targets: ["sessionctl"]),
         .executable(name: "sessionbench", targets: ["sessionbench"]),
         .executable(name: "session-test-peer", targets: ["session-test-peer"]),
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -54,6 +56,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "RedisSessions",
+            dependencies: [
+                "Sessions",
+                "SQLiteSessions",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "sessionctl",
             dependencies: [
@@ -76,13 +91,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "session-test-peer",
-            dependencies: ["Sessions", "SQLiteSessions"],
+            dependencies: ["Sessions", "SQLiteSessions", "RedisSessions"],
             path: "tools/session-test-peer",
             swiftSettings: swiftSettings
         ),
         .target(
             name: "SessionTestSupport",
-            dependencies: ["Sessions", "SQLiteSessions"],
+            dependencies: ["Sessions", "SQLiteSessions", "RedisSessions"],
             path: "Tests/SessionTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -97,13 +112,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "RedisSessionsTests",
+            dependencies: [
+                "Sessions",
+                "SQLiteSessions",
+                "RedisSessions",
+                "SessionTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SessionCtlTests",
             dependencies: ["SessionTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SessionStoreBehaviourTests",
-            dependencies: ["Sessions", "SQLiteSessions", "SessionTestSupport"],
+            dependencies: ["Sessions", "SQLiteSessions", "RedisSessions", "SessionTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

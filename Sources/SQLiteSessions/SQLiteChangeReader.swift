@@ -10,26 +10,35 @@ final class SQLiteChangeReader: SessionChangeReader {
     private let connection: SQLiteConnection
     private var position: Int64
     private var lastDataVersion: Int64?
+    private let maxPerRead: Int
+    /// The previous read stopped at ``maxPerRead`` with more to come.
+    private var pending = false
     private let pageSize = 1000
 
-    init(connection: SQLiteConnection, position: Int64) {
+    init(connection: SQLiteConnection, position: Int64, maxPerRead: Int) {
         self.connection = connection
         self.position = position
+        self.maxPerRead = max(1, maxPerRead)
     }
 
     func readChanges() throws -> SessionChangeBatch {
         let dataVersion = try connection.integer("PRAGMA data_version", "checking for changes") ?? 0
-        if dataVersion == lastDataVersion { return SessionChangeBatch(changes: [], missedChanges: false) }
+        if dataVersion == lastDataVersion && !pending { return SessionChangeBatch(changes: [], missedChanges: false) }
         lastDataVersion = dataVersion
 
         var changes: [SessionChange] = []
         var missed = false
+        pending = false
         while true {
-            let page = try connection.changes(after: position, limit: pageSize)
+            let page = try connection.changes(after: position, limit: min(pageSize, maxPerRead - changes.count))
             // Sequence numbers have no holes, so a jump means entries were trimmed unseen.
             if let first = page.first, first.sequence > position + 1 { missed = true }
             changes += page
             if let last = page.last { position = last.sequence }
+            if changes.count >= maxPerRead {
+                pending = true
+                break
+            }
             if page.count < pageSize { break }
         }
         if changes.isEmpty {

@@ -1,5 +1,6 @@
 public import Foundation
 public import Sessions
+import RedisSessions
 import SQLiteSessions
 public import Testing
 
@@ -9,8 +10,20 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
     case sqlite
     case cachedMemory
     case cachedSQLite
+    case redis
+    case replicated
 
     public var testDescription: String { rawValue }
+
+    /// Whether the store needs a Redis server.
+    public var needsRedis: Bool { self == .redis || self == .replicated }
+
+    /// The kinds this run can test: the Redis ones only when a server is configured.
+    public static let available: [StoreKind] = {
+        if RedisTestServer.url != nil || RedisTestServer.required { return allCases }
+        print("Redis stores are not tested: REDIS_URL is not set (tools/test starts a private redis-server and sets it)")
+        return allCases.filter { !$0.needsRedis }
+    }()
 }
 
 /// A fresh store of one kind, with a clock the test moves by hand and its own temporary files.
@@ -19,10 +32,36 @@ public struct StoreHarness: Sendable {
     public let store: any SessionStore
     public let clock: ManualSessionClock
     public let directory: URL?
+    /// Where the clock started.
+    public let start: SessionInstant
+    /// Redis keys of this test, removed at tear-down.
+    public let redisPrefix: String?
+    private let background: Task<Void, any Error>?
 
-    public static let start = SessionInstant(millisecondsSince1970: 1_767_225_600_000)
+    /// A fixed start for stores that keep no wall-clock deadlines outside the process.
+    public static let fixedStart = SessionInstant(millisecondsSince1970: 1_767_225_600_000)
+
+    private init(
+        kind: StoreKind,
+        store: any SessionStore,
+        clock: ManualSessionClock,
+        directory: URL?,
+        redisPrefix: String? = nil,
+        background: Task<Void, any Error>? = nil
+    ) {
+        self.kind = kind
+        self.store = store
+        self.clock = clock
+        self.directory = directory
+        self.start = clock.now
+        self.redisPrefix = redisPrefix
+        self.background = background
+    }
 
     public static func make(_ kind: StoreKind, policy adjust: (inout SessionPolicy) -> Void = { _ in }) throws -> StoreHarness {
+        // Redis also expires keys by its own clock (PXAT). Starting the test clock a day ahead of
+        // real time keeps every deadline a test sets in Redis's future, however slowly it runs.
+        let start = kind.needsRedis ? SystemSessionClock().now + .seconds(86_400) : fixedStart
         let clock = ManualSessionClock(start)
         var policy = SessionPolicy(clock: clock)
         adjust(&policy)
@@ -39,6 +78,21 @@ public struct StoreHarness: Sendable {
             let directory = try makeTemporaryDirectory()
             let store = try CachedSessionStore(wrapping: try sqliteStore(in: directory, policy: policy))
             return StoreHarness(kind: kind, store: store, clock: clock, directory: directory)
+        case .redis:
+            let prefix = RedisTestServer.uniquePrefix()
+            let store = RedisSessionStore(client: try RedisTestServer.client(), policy: policy, keys: RedisSessionKeys(prefix: prefix))
+            return StoreHarness(kind: kind, store: store, clock: clock, directory: nil, redisPrefix: prefix)
+        case .replicated:
+            let directory = try makeTemporaryDirectory()
+            let prefix = RedisTestServer.uniquePrefix()
+            let store = ReplicatedSessionStore(
+                primary: try sqliteStore(in: directory, policy: policy),
+                client: try RedisTestServer.client(),
+                configuration: .init(name: "test", keyPrefix: prefix)
+            )
+            let replicator = store.replicator
+            let background = Task { try await replicator.run() }
+            return StoreHarness(kind: kind, store: store, clock: clock, directory: directory, redisPrefix: prefix, background: background)
         }
     }
 
@@ -51,8 +105,13 @@ public struct StoreHarness: Sendable {
     }
 
     public func tearDown() async throws {
+        if let background {
+            background.cancel()
+            _ = await background.result
+        }
         try await store.close()
         if let directory { try? FileManager.default.removeItem(at: directory) }
+        if let redisPrefix { try await RedisTestServer.deleteKeys(prefix: redisPrefix) }
     }
 }
 

@@ -11,6 +11,8 @@
 //       Deletes the session; prints "deleted" or "missing".
 //   session-test-peer save DB TOKEN TEXT
 //       Replaces the session's data with TEXT; prints the new version.
+//   session-test-peer replicate DB REDIS-URL NAME PREFIX
+//       Runs a Redis replicator for the database until killed.
 
 #if canImport(Glibc)
 import Glibc
@@ -18,6 +20,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import RedisSessions
 import Sessions
 import SQLiteSessions
 import Synchronization
@@ -97,8 +100,16 @@ func runOnce(_ arguments: [String]) async throws {
         session.data = Data(arguments[3].utf8)
         report(String(try await store.save(session).version))
         try await store.close()
+    case ("replicate", 5):
+        let store = try SQLiteSessionStore(path: arguments[1])
+        let replicator = RedisReplicator(
+            primary: store,
+            client: try RedisClient(url: arguments[2]),
+            configuration: .init(name: arguments[3], keys: RedisSessionKeys(prefix: arguments[4]), batchSize: 50)
+        )
+        try await replicator.run()
     default:
-        FileHandle.standardError.write(Data("usage: session-test-peer write-forever DB [full|normal] [TASKS] | delete DB TOKEN | save DB TOKEN TEXT\n".utf8))
+        FileHandle.standardError.write(Data("usage: session-test-peer write-forever DB [full|normal] [TASKS] | delete DB TOKEN | save DB TOKEN TEXT | replicate DB REDIS-URL NAME PREFIX\n".utf8))
         exit(2)
     }
 }

@@ -1,0 +1,49 @@
+public import Sessions
+
+/// The Redis key layout, shared by ``RedisSessionStore`` and ``RedisReplicator`` so that what one
+/// writes, the other (and `redis-cli`) reads.
+///
+/// - `<prefix>session:<hex token hash>`: the session record as JSON, expiring at its deadline (PXAT).
+/// - `<prefix>user_sessions:<user id>`: the set of a user's token hashes; members whose session is
+///   gone are pruned when read.
+/// - `<prefix>session_ids`: the counter that numbers sessions created through Redis.
+/// - `<prefix>replication:<name>`: the last change-log position a replicator applied.
+public struct RedisSessionKeys: Sendable, Hashable {
+    /// Prepended to every key, to share one Redis database between applications.
+    public let prefix: String
+
+    public init(prefix: String = "") {
+        self.prefix = prefix
+    }
+
+    /// The key of the session with this token hash.
+    public func session(_ hash: TokenHash) -> String { prefix + "session:" + hash.hex }
+
+    /// The prefix of every session key, for SCAN.
+    public var sessionPrefix: String { prefix + "session:" }
+
+    /// The key of a user's set of token hashes.
+    public func userSessions(_ userID: String) -> String { prefix + "user_sessions:" + userID }
+
+    /// The session id counter.
+    public var sessionIDs: String { prefix + "session_ids" }
+
+    /// A replicator's applied-position marker.
+    public func replicationMarker(_ name: String) -> String { prefix + "replication:" + name }
+
+    /// The token hash in a session key, or nil when `key` is not one.
+    public func tokenHash(inKey key: String) -> TokenHash? {
+        guard key.hasPrefix(sessionPrefix) else { return nil }
+        return TokenHash(hex: key.dropFirst(sessionPrefix.count))
+    }
+
+    /// A SCAN pattern that matches exactly the session keys, with glob characters in the prefix escaped.
+    public var sessionPattern: String {
+        var escaped = ""
+        for character in sessionPrefix {
+            if "*?[]\\".contains(character) { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped + "*"
+    }
+}

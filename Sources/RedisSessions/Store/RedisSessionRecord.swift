@@ -1,0 +1,118 @@
+import Foundation
+import Sessions
+
+/// A session as stored in Redis: JSON that reads well in `redis-cli`.
+///
+/// ```json
+/// {"created_at":1767225600000,"data":"{\"cart\":[]}","expires_at":1767227400000,"id":7,
+///  "idle_timeout_ms":1800000,"last_seen_at":1767225600000,"token_hash":"9f86d0...","updated_at":1767225600000,
+///  "user_id":"alice","version":1}
+/// ```
+///
+/// Data that is valid UTF-8 (JSON, usually) is stored as a string; other bytes as base64 with
+/// `"data_encoding":"base64"`. Times are Unix milliseconds, as in SQLite. A record written by a
+/// ``RedisReplicator`` names it in `"source"`.
+struct RedisSessionRecord: Codable, Sendable {
+    var id: Int64
+    var token_hash: String
+    var user_id: String?
+    var data: String
+    var data_encoding: String?
+    var metadata: [String: String]?
+    var created_at: Int64
+    var updated_at: Int64
+    var last_seen_at: Int64
+    var idle_timeout_ms: Int64?
+    var absolute_expires_at: Int64?
+    var expires_at: Int64
+    var version: Int64
+    var ip: String?
+    var user_agent: String?
+    var last_seen_ip: String?
+    var last_seen_user_agent: String?
+    var source: String?
+
+    init(_ session: Session, source: String? = nil) {
+        self.source = source
+        id = session.id
+        token_hash = session.tokenHash.hex
+        user_id = session.userID
+        if let text = String(validating: session.data, as: UTF8.self) {
+            data = text
+            data_encoding = nil
+        } else {
+            data = session.data.base64EncodedString()
+            data_encoding = "base64"
+        }
+        metadata = session.metadata.isEmpty ? nil : session.metadata
+        created_at = session.createdAt.millisecondsSince1970
+        updated_at = session.updatedAt.millisecondsSince1970
+        last_seen_at = session.lastSeenAt.millisecondsSince1970
+        idle_timeout_ms = session.deadlines.idleTimeoutMilliseconds
+        absolute_expires_at = session.deadlines.absoluteExpiresAt?.millisecondsSince1970
+        expires_at = session.expiresAt.millisecondsSince1970
+        version = session.version
+        ip = session.ip
+        user_agent = session.userAgent
+        last_seen_ip = session.lastSeenIP
+        last_seen_user_agent = session.lastSeenUserAgent
+    }
+
+    /// The session this record describes.
+    ///
+    /// - Throws: ``Sessions/SessionStoreError/Code/corruptDatabase`` for a record that does not
+    ///   describe a session (bad hash, bad base64, no limits).
+    func session() throws(SessionStoreError) -> Session {
+        guard let hash = TokenHash(hex: token_hash) else {
+            throw SessionStoreError(.corruptDatabase, "a Redis session record has token_hash \"\(token_hash.prefix(70))\", not 64 hex digits")
+        }
+        let bytes: Data
+        if data_encoding == "base64" {
+            guard let decoded = Data(base64Encoded: data) else {
+                throw SessionStoreError(.corruptDatabase, "Redis session \(hash.shortHex) has data that is not valid base64")
+            }
+            bytes = decoded
+        } else {
+            bytes = Data(data.utf8)
+        }
+        guard idle_timeout_ms != nil || absolute_expires_at != nil else {
+            throw SessionStoreError(.corruptDatabase, "Redis session \(hash.shortHex) has neither an idle timeout nor an absolute deadline")
+        }
+        return Session(
+            id: id,
+            tokenHash: hash,
+            userID: user_id,
+            data: bytes,
+            metadata: metadata ?? [:],
+            createdAt: SessionInstant(millisecondsSince1970: created_at),
+            updatedAt: SessionInstant(millisecondsSince1970: updated_at),
+            lastSeenAt: SessionInstant(millisecondsSince1970: last_seen_at),
+            deadlines: SessionDeadlines(
+                idleTimeout: idle_timeout_ms.map { .milliseconds($0) },
+                absoluteExpiresAt: absolute_expires_at.map { SessionInstant(millisecondsSince1970: $0) }
+            ),
+            version: version,
+            ip: ip,
+            userAgent: user_agent,
+            lastSeenIP: last_seen_ip,
+            lastSeenUserAgent: last_seen_user_agent
+        )
+    }
+
+    /// The JSON text, keys sorted.
+    func encoded() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain strings and integers cannot fail.
+        return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    /// Parses a record read from Redis.
+    static func decode(_ text: String) throws(SessionStoreError) -> RedisSessionRecord {
+        do {
+            return try JSONDecoder().decode(RedisSessionRecord.self, from: Data(text.utf8))
+        } catch {
+            throw SessionStoreError(.corruptDatabase, "a Redis session record is not valid JSON of a session: \(error)")
+        }
+    }
+}

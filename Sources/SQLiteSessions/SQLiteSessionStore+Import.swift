@@ -1,0 +1,93 @@
+public import Sessions
+
+extension SQLiteSessionStore {
+    /// How an imported session compared with what the file held.
+    public enum ImportOutcome: Sendable, Hashable {
+        /// The token hash was new: the session was inserted with a new local id.
+        case inserted
+        /// A session with the token hash existed and differed: it was replaced.
+        case replaced
+        /// An identical session existed: nothing was written.
+        case unchanged
+    }
+
+    /// Stores sessions as they are (token hash, data, times, version and all), inserting new
+    /// ones and replacing existing ones with the same token hash, in one transaction. Each
+    /// change is logged, so caches, replication and events see it.
+    ///
+    /// This is how `sessionctl import` restores an export, and how a session created on another
+    /// host is adopted from Redis. Ids are local: an imported session keeps its id only when
+    /// it replaces one with the same token hash.
+    ///
+    /// - Returns: What happened to each session, in order.
+    public func importSessions(_ sessions: [Session]) async throws -> [ImportOutcome] {
+        try checkOpen()
+        for session in sessions { try policy.validate(session) }
+        let (policy, origin) = (self.policy, self.origin)
+        return try await writer.write { connection throws(SessionStoreError) in
+            let now = policy.now
+            var outcomes: [ImportOutcome] = []
+            outcomes.reserveCapacity(sessions.count)
+            for session in sessions {
+                if let existing = try connection.anySession(session.tokenHash) {
+                    let replacement = Session(
+                        id: existing.id,
+                        tokenHash: session.tokenHash,
+                        userID: session.userID,
+                        data: session.data,
+                        metadata: session.metadata,
+                        createdAt: session.createdAt,
+                        updatedAt: session.updatedAt,
+                        lastSeenAt: session.lastSeenAt,
+                        deadlines: session.deadlines,
+                        version: session.version,
+                        ip: session.ip,
+                        userAgent: session.userAgent,
+                        lastSeenIP: session.lastSeenIP,
+                        lastSeenUserAgent: session.lastSeenUserAgent
+                    )
+                    guard replacement != existing else {
+                        outcomes.append(.unchanged)
+                        continue
+                    }
+                    try connection.replaceImported(replacement)
+                    try connection.logChange(.updated, sessionID: existing.id, tokenHash: session.tokenHash, userID: session.userID, at: now, origin: origin)
+                    outcomes.append(.replaced)
+                } else {
+                    let id = try connection.insert(session)
+                    try connection.logChange(.created, sessionID: id, tokenHash: session.tokenHash, userID: session.userID, at: now, origin: origin)
+                    outcomes.append(.inserted)
+                }
+            }
+            return outcomes
+        }
+    }
+}
+
+extension SQLiteConnection {
+    /// Overwrites every field of an existing row, creation time and client included.
+    func replaceImported(_ session: Session) throws(SessionStoreError) {
+        let statement = try cachedStatement("""
+            UPDATE sessions SET user_id = ?2, data = ?3, metadata = ?4, created_at = ?5, updated_at = ?6, \
+            last_seen_at = ?7, idle_timeout_ms = ?8, absolute_expires_at = ?9, expires_at = ?10, version = ?11, \
+            ip = ?12, user_agent = ?13, last_seen_ip = ?14, last_seen_user_agent = ?15 WHERE id = ?1
+            """)
+        defer { statement.reset() }
+        statement.bind(session.id, at: 1)
+        statement.bind(session.userID, at: 2)
+        statement.bind(session.data, at: 3)
+        statement.bind(try SessionRow.encodeMetadata(session.metadata), at: 4)
+        statement.bind(session.createdAt.millisecondsSince1970, at: 5)
+        statement.bind(session.updatedAt.millisecondsSince1970, at: 6)
+        statement.bind(session.lastSeenAt.millisecondsSince1970, at: 7)
+        statement.bind(session.deadlines.idleTimeoutMilliseconds, at: 8)
+        statement.bind(session.deadlines.absoluteExpiresAt?.millisecondsSince1970, at: 9)
+        statement.bind(session.expiresAt.millisecondsSince1970, at: 10)
+        statement.bind(session.version, at: 11)
+        statement.bind(session.ip, at: 12)
+        statement.bind(session.userAgent, at: 13)
+        statement.bind(session.lastSeenIP, at: 14)
+        statement.bind(session.lastSeenUserAgent, at: 15)
+        try statement.run("replacing an imported session")
+    }
+}

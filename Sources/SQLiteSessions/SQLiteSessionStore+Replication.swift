@@ -1,0 +1,65 @@
+public import Sessions
+
+/// What replication to another store (Redis) needs from the SQLite store: named cursors in
+/// `replication_cursors`, and the stored state of sessions by hash, expired or not.
+extension SQLiteSessionStore {
+    /// The position of the replication cursor `name`, or nil when it is not registered.
+    public func replicationCursor(_ name: String) async throws -> Int64? {
+        try checkOpen()
+        return try await read { connection throws(SessionStoreError) in
+            let statement = try connection.cachedStatement("SELECT seq FROM replication_cursors WHERE name = ?1")
+            defer { statement.reset() }
+            statement.bind(name, at: 1)
+            return try statement.step("reading a replication cursor") ? statement.int64(0) : nil
+        }
+    }
+
+    /// Registers or moves the replication cursor `name`. While it exists, change-log entries after
+    /// it are kept, however old.
+    public func setReplicationCursor(_ name: String, to sequence: Int64) async throws {
+        try checkOpen()
+        let policy = self.policy
+        try await writer.write { connection throws(SessionStoreError) in
+            let statement = try connection.cachedStatement("""
+                INSERT INTO replication_cursors (name, seq, updated_at) VALUES (?1, ?2, ?3)
+                ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at
+                """)
+            defer { statement.reset() }
+            statement.bind(name, at: 1)
+            statement.bind(sequence, at: 2)
+            statement.bind(policy.now.millisecondsSince1970, at: 3)
+            try statement.run("moving a replication cursor")
+        }
+    }
+
+    /// Removes the replication cursor `name`, so the change log may be trimmed past it.
+    public func removeReplicationCursor(_ name: String) async throws {
+        try checkOpen()
+        try await writer.write { connection throws(SessionStoreError) in
+            let statement = try connection.cachedStatement("DELETE FROM replication_cursors WHERE name = ?1")
+            defer { statement.reset() }
+            statement.bind(name, at: 1)
+            try statement.run("removing a replication cursor")
+        }
+    }
+
+    /// The stored sessions with these token hashes, expired ones included; absent hashes are left out.
+    public func storedSessions(_ hashes: [TokenHash]) async throws -> [TokenHash: Session] {
+        try checkOpen()
+        return try await read { connection throws(SessionStoreError) in
+            var found: [TokenHash: Session] = [:]
+            for hash in hashes {
+                if let session = try connection.anySession(hash) { found[hash] = session }
+            }
+            return found
+        }
+    }
+
+    /// The oldest change-log entry still kept, or nil when the log is empty.
+    public func oldestChangeSequence() async throws -> Int64? {
+        try checkOpen()
+        return try await read { connection throws(SessionStoreError) in
+            try connection.integer("SELECT min(seq) FROM session_changes", "reading the change log")
+        }
+    }
+}
