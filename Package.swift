@@ -84,6 +84,8 @@ let package = Package(
             dependencies: [
                 "Sessions",
                 "SQLiteSessions",
+                "RedisSessions",
+                "LocalRedisServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/sessionbench",
@@ -93,6 +95,11 @@ let package = Package(
             name: "session-test-peer",
             dependencies: ["Sessions", "SQLiteSessions", "RedisSessions"],
             path: "tools/session-test-peer",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LocalRedisServer",
+            path: "tools/LocalRedisServer",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -114,6 +121,7 @@ let package = Package(
         .testTarget(
             name: "RedisSessionsTests",
             dependencies: [
+                "LocalRedisServer",
                 "Sessions",
                 "SQLiteSessions",
                 "RedisSessions",

@@ -1,4 +1,5 @@
 import Foundation
+import LocalRedisServer
 import RedisSessions
 import SessionTestSupport
 import Sessions

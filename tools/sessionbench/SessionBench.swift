@@ -35,6 +35,7 @@ struct SessionBench: AsyncParsableCommand {
         var results: [BenchmarkResult] = []
         try await SQLiteWorkloads(options: options).run(into: &results)
         try await CacheWorkloads(options: options).run(into: &results)
+        try await RedisWorkloads(options: options).run(into: &results)
         print()
         print(ResultTable.render(results))
         if let json {

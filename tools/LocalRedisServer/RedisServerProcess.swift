@@ -3,11 +3,12 @@ public import Foundation
 import Glibc
 #endif
 
-/// A redis-server of a test's own, on 127.0.0.1 at a free port, for tests that stop, kill or
-/// reconfigure the server (which the shared server of `tools/test` must not suffer).
+/// A redis-server started on 127.0.0.1 at a free port and stopped by its PID: for tests that
+/// stop, kill or reconfigure a server (which the shared server of `tools/test` must not suffer),
+/// and for `sessionbench`, which compares against Redis.
 public final class RedisServerProcess: @unchecked Sendable {
-    // Safe to send: every mutation of `process` happens in start/stop/kill, which tests call
-    // from one task at a time; the other properties never change.
+    // Safe to send: `process` changes only in kill/stop/restart, which the owner (one test or the
+    // benchmark) calls from one task at a time; the other properties never change.
 
     /// The port the server listens on; kept across restarts.
     public let port: Int
@@ -19,12 +20,14 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// Starts a server.
     ///
     /// - Parameters:
-    ///   - appendOnly: Persist every write (`appendfsync always`), so a restart keeps the data.
+    ///   - appendOnly: Persist writes to the append-only file, so a restart keeps the data.
+    ///   - appendFsync: When the AOF is fsynced: `always` (every write) or `everysec`.
     ///   - arguments: More `redis-server` options, such as `["--requirepass", "secret"]`.
-    public init(appendOnly: Bool = false, arguments: [String] = []) throws {
-        self.directory = try makeTemporaryDirectory()
+    public init(appendOnly: Bool = false, appendFsync: String = "always", arguments: [String] = []) throws {
+        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var options = ["--bind", "127.0.0.1", "--dir", directory.path, "--save", "", "--daemonize", "no", "--logfile", "redis.log"]
-        options += appendOnly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
+        options += appendOnly ? ["--appendonly", "yes", "--appendfsync", appendFsync] : ["--appendonly", "no"]
         let arguments = options + arguments
         self.arguments = arguments
         for _ in 0..<20 {
@@ -49,10 +52,14 @@ public final class RedisServerProcess: @unchecked Sendable {
         self.process = nil
     }
 
-    /// Stops the server cleanly.
+    /// Stops the server with SIGTERM (SIGKILL if it is still running two seconds later).
     public func stop() {
         guard let process else { return }
-        process.terminate()
+        Glibc.kill(process.processIdentifier, SIGTERM)
+        for _ in 0..<200 where process.isRunning {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         self.process = nil
     }
@@ -83,10 +90,22 @@ public final class RedisServerProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// The redis-server binary: found on `PATH` (tools/setup installs it).
+    static var executable: String {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(directory)/redis-server") {
+            return "\(directory)/redis-server"
+        }
+        return "/usr/bin/redis-server"
+    }
+
+    /// The process id, while the server runs.
+    public var processIdentifier: Int32? { process?.processIdentifier }
+
     /// Starts redis-server and waits until it answers PING; nil when it exited (the port was taken).
     private static func launch(port: Int, arguments: [String]) throws -> Process? {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+        process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = ["--port", String(port)] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -1,0 +1,141 @@
+public import Foundation
+public import ServiceLifecycle
+public import Sessions
+import SQLiteSessions
+
+/// Builds the store a service's environment asks for, as twelve-factor services expect.
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `SESSION_DB` | SQLite file | `./sessions.sqlite` |
+/// | `USE_REDIS` | `true`: keep sessions in Redis only, at `REDIS_URL` | `false` |
+/// | `REDIS_URL` | `redis://[user:password@]host:port/db` for `USE_REDIS` | |
+/// | `SESSION_REPLICATE_TO` | `redis://…`: SQLite, mirrored to this Redis | |
+/// | `SESSION_TTL` | idle timeout: a session ends this long after its last use | 30m |
+/// | `SESSION_MAX_AGE` | absolute lifetime from creation | 24h |
+/// | `SESSION_DURABILITY` | `full` or `normal` | `full` |
+/// | `SESSION_CACHE` | `false` turns off the memory cache in front of SQLite | `true` |
+/// | `SESSION_SWEEP_INTERVAL` | time between purges of expired sessions; 0 turns sweeping off | 60s |
+/// | `SESSION_KEY_PREFIX` | prefix of every Redis key | empty |
+/// | `SESSION_REPLICA_NAME` | this host's name in replication | the host name |
+/// | `SESSION_READ_THROUGH` | `true`: look in Redis for sessions not found locally | `false` |
+///
+/// Every value is checked; a bad one is explained in a ``Sessions/SessionStoreError`` with
+/// ``Sessions/SessionStoreError/Code/configurationError``.
+public enum SessionStoreFactory {
+    /// A store and the background services it needs; run `services` in the app's `ServiceGroup`.
+    public struct Setup: Sendable {
+        /// The store to use.
+        public let store: any SessionStore
+        /// The sweeper, and the replicator when replicating.
+        public let services: [any Service]
+        /// One line for the startup log: which store, where.
+        public let summary: String
+    }
+
+    /// Reads the environment and builds the store it describes.
+    ///
+    /// - Parameters:
+    ///   - environment: The variables; the process environment by default.
+    ///   - clock: Where time comes from; the system clock by default.
+    public static func make(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        clock: any SessionClock = SystemSessionClock()
+    ) throws -> Setup {
+        let variables = environment.filter { !$0.value.trimmingCharacters(in: .whitespaces).isEmpty }
+        let policy = try makePolicy(variables, clock: clock)
+        let sweepInterval = try variables["SESSION_SWEEP_INTERVAL"].map { try DurationText.parse($0, name: "SESSION_SWEEP_INTERVAL") }
+            ?? .seconds(60)
+        let useRedis = try flag(variables, "USE_REDIS")
+        let replicateTo = variables["SESSION_REPLICATE_TO"]
+        let prefix = variables["SESSION_KEY_PREFIX"] ?? ""
+
+        if useRedis {
+            guard replicateTo == nil else {
+                throw SessionStoreError(
+                    .configurationError,
+                    "USE_REDIS=true and SESSION_REPLICATE_TO are both set; choose Redis only (USE_REDIS) or SQLite replicated to Redis (SESSION_REPLICATE_TO)"
+                )
+            }
+            guard let url = variables["REDIS_URL"] else {
+                throw SessionStoreError(.configurationError, "USE_REDIS=true needs REDIS_URL=redis://host:port/db")
+            }
+            let client = RedisClient(configuration: try configuration(url, variable: "REDIS_URL"))
+            let store = RedisSessionStore(client: client, policy: policy, keys: RedisSessionKeys(prefix: prefix))
+            let sweeper = SessionSweeper(store: store, configuration: .init(interval: sweepInterval))
+            return Setup(store: store, services: [sweeper], summary: "Redis session store at \(client.configuration)")
+        }
+
+        let path = variables["SESSION_DB"] ?? "sessions.sqlite"
+        let durability: SQLiteSessionStore.Durability
+        switch variables["SESSION_DURABILITY"]?.lowercased() ?? "full" {
+        case "full": durability = .full
+        case "normal": durability = .normal
+        case let other:
+            throw SessionStoreError(.configurationError, "SESSION_DURABILITY=\"\(other)\" must be full or normal")
+        }
+        // Every value is checked before the file is opened.
+        let replica = try replicateTo.map { url throws(SessionStoreError) in try configuration(url, variable: "SESSION_REPLICATE_TO") }
+        let readThrough = try flag(variables, "SESSION_READ_THROUGH")
+        let cached = try flag(variables, "SESSION_CACHE", default: true)
+
+        let primary = try SQLiteSessionStore(path: path, policy: policy, configuration: .init(durability: durability))
+        var store: any SessionStore = primary
+        var services: [any Service] = []
+        var summary = "SQLite session store at \(path) (durability \(durability.rawValue))"
+
+        if let replica {
+            let client = RedisClient(configuration: replica)
+            let name = variables["SESSION_REPLICA_NAME"] ?? ProcessInfo.processInfo.hostName
+            let replicated = ReplicatedSessionStore(
+                primary: primary,
+                client: client,
+                configuration: .init(name: name, keyPrefix: prefix, readThrough: readThrough)
+            )
+            store = replicated
+            services.append(replicated.replicator)
+            summary += ", replicated to \(client.configuration) as \"\(name)\""
+        }
+        if cached {
+            store = try CachedSessionStore(wrapping: store)
+            summary += ", with a memory cache"
+        }
+        services.insert(SessionSweeper(store: store, configuration: .init(interval: sweepInterval)), at: 0)
+        return Setup(store: store, services: services, summary: summary)
+    }
+
+    private static func makePolicy(_ variables: [String: String], clock: any SessionClock) throws(SessionStoreError) -> SessionPolicy {
+        let idle = try variables["SESSION_TTL"].map { text throws(SessionStoreError) in try DurationText.parse(text, name: "SESSION_TTL") }
+        let maxAge = try variables["SESSION_MAX_AGE"].map { text throws(SessionStoreError) in try DurationText.parse(text, name: "SESSION_MAX_AGE") }
+        var policy = SessionPolicy(clock: clock)
+        switch (idle, maxAge) {
+        case (let idle?, let maxAge?): policy.expiration = .hybrid(idle: idle, absolute: maxAge)
+        case (let idle?, nil): policy.expiration = .idle(idle)
+        case (nil, let maxAge?): policy.expiration = .absolute(maxAge)
+        case (nil, nil): break
+        }
+        do {
+            try policy.expiration.validate()
+        } catch {
+            throw SessionStoreError(.configurationError, "SESSION_TTL/SESSION_MAX_AGE: \(error.message)")
+        }
+        return policy
+    }
+
+    private static func configuration(_ url: String, variable: String) throws(SessionStoreError) -> RedisConfiguration {
+        do {
+            return try RedisConfiguration(url: url)
+        } catch {
+            throw SessionStoreError(.configurationError, "\(variable): \(error.message)")
+        }
+    }
+
+    private static func flag(_ variables: [String: String], _ name: String, default fallback: Bool = false) throws(SessionStoreError) -> Bool {
+        guard let text = variables[name] else { return fallback }
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw SessionStoreError(.configurationError, "\(name)=\"\(text)\" must be true or false")
+        }
+    }
+}
