@@ -60,11 +60,35 @@ struct RedisClientTests {
         try await admin.send(RedisCommand("ACL", "DELUSER", .string(user)))
     }
 
+    @Test func speaksRESP3AndTheStoreWorksOverIt() async throws {
+        var configuration = try RedisTestServer.configuration()
+        configuration.resp3 = true
+        let client = RedisClient(configuration: configuration)
+        let reply = try await client.send(RedisCommand("CONFIG", "GET", "maxmemory"))
+        guard case .map(let entries) = reply else {
+            Issue.record("RESP3 answers CONFIG GET with a map, got \(reply)")
+            return
+        }
+        #expect(entries.first?.key.string == "maxmemory")
+        let prefix = RedisTestServer.uniquePrefix()
+        let store = RedisSessionStore(client: client, keys: RedisSessionKeys(prefix: prefix))
+        let issued = try await store.create(userID: "resp3", data: Data("three".utf8))
+        #expect(try await store.load(issued.token)?.data == Data("three".utf8))
+        #expect(try await store.sessions(forUser: "resp3").count == 1)
+        #expect(try await store.count() == 1)
+        #expect(try await store.deleteSessions(forUser: "resp3") == 1)
+        try await store.close()
+        try await RedisTestServer.deleteKeys(prefix: prefix)
+    }
+
     @Test func authenticatesWithAPassword() async throws {
         let server = try RedisServerProcess(arguments: ["--requirepass", "hunter2"])
         let good = try RedisClient(url: "redis://:hunter2@127.0.0.1:\(server.port)")
         #expect(try await good.send(RedisCommand("PING")) == .simpleString("PONG"))
         good.close()
+        let resp3 = try RedisClient(url: "redis://:hunter2@127.0.0.1:\(server.port)?protocol=3")
+        #expect(try await resp3.send(RedisCommand("PING")) == .simpleString("PONG"))
+        resp3.close()
         let none = try RedisClient(url: server.url)
         await #expect(throws: SessionStoreError.self) { try await none.send(RedisCommand("SET", "k", "v")) }
         none.close()

@@ -24,6 +24,7 @@ struct RedisConfigurationTests {
         #expect(passwordOnly.username == nil)
         #expect(passwordOnly.password == "secret")
         #expect(passwordOnly.description == "redis://[::1]:7000/0")
+        #expect(try RedisConfiguration(url: "redis://h/2?protocol=3").resp3)
     }
 
     @Test(arguments: [
@@ -35,6 +36,7 @@ struct RedisConfigurationTests {
         ("redis://host/abc", "database"),
         ("redis://host/-1", "database"),
         ("not a url at all", "not a URL"),
+        ("redis://host?timeout=5", "unknown option"),
         ("redis://user:hunter2@host:port", "not a number"),
     ])
     func badURLsAreExplained(_ url: String, _ mention: String) {

@@ -26,6 +26,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var maxReconnectDelay: Duration
     /// Limits on replies, against a broken or hostile server.
     public var decoderLimits: RESPDecoder.Limits
+    /// Speak RESP3 (`HELLO 3`, Redis 6+) instead of RESP2. The stores work with either.
+    public var resp3: Bool
 
     public init(
         host: String = "127.0.0.1",
@@ -38,7 +40,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         connections: Int = 2,
         reconnectDelay: Duration = .milliseconds(100),
         maxReconnectDelay: Duration = .seconds(5),
-        decoderLimits: RESPDecoder.Limits = .init()
+        decoderLimits: RESPDecoder.Limits = .init(),
+        resp3: Bool = false
     ) {
         self.host = host
         self.port = port
@@ -51,9 +54,10 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         self.reconnectDelay = reconnectDelay
         self.maxReconnectDelay = maxReconnectDelay
         self.decoderLimits = decoderLimits
+        self.resp3 = resp3
     }
 
-    /// Parses `redis://[[user]:password@]host[:port][/db]`.
+    /// Parses `redis://[[user]:password@]host[:port][/db][?protocol=3]`.
     ///
     /// - Throws: ``Sessions/SessionStoreError/Code/configurationError`` naming what is wrong:
     ///   another scheme, `rediss://` (TLS is not supported by this client), a missing host, a port
@@ -93,6 +97,14 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         }
         if let user = components.user, !user.isEmpty { self.username = user.removingPercentEncoding ?? user }
         if let password = components.password { self.password = password.removingPercentEncoding ?? password }
+        for item in components.queryItems ?? [] {
+            switch (item.name, item.value) {
+            case ("protocol", "3"): resp3 = true
+            case ("protocol", "2"): resp3 = false
+            default:
+                throw SessionStoreError(.configurationError, "\"\(shown)\": unknown option \"\(item.name)=\(item.value ?? "")\" (supported: protocol=2 or 3)")
+            }
+        }
         let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         if !path.isEmpty {
             guard let database = Int(path), database >= 0 else {

@@ -43,7 +43,13 @@ final class RedisConnection: Sendable {
         let connection = RedisConnection(channel: channel, endpoint: endpoint)
         do throws(SessionStoreError) {
             var setup: [RedisCommand] = []
-            if let password = configuration.password {
+            if configuration.resp3 {
+                var hello: [RedisCommand.Argument] = ["3"]
+                if let password = configuration.password {
+                    hello += ["AUTH", .string(configuration.username ?? "default"), .string(password)]
+                }
+                setup.append(RedisCommand("HELLO", hello))
+            } else if let password = configuration.password {
                 if let username = configuration.username {
                     setup.append(RedisCommand("AUTH", .string(username), .string(password)))
                 } else {
@@ -56,7 +62,7 @@ final class RedisConnection: Sendable {
             if !setup.isEmpty {
                 for (command, reply) in zip(setup, try await connection.send(setup)) {
                     if case .error(let message) = reply {
-                        let code: SessionStoreError.Code = command.description == "AUTH" ? .configurationError : .unavailable
+                        let code: SessionStoreError.Code = ["AUTH", "HELLO"].contains(command.description) ? .configurationError : .unavailable
                         throw SessionStoreError(code, "\(endpoint) refused \(command): \(message)", underlying: .init(code: nil, message: message))
                     }
                 }
