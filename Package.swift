@@ -133,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SessionCtlTests",
-            dependencies: ["SessionTestSupport"],
+            dependencies: ["Sessions", "SQLiteSessions", "SessionTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

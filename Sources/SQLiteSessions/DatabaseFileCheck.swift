@@ -37,6 +37,10 @@ enum DatabaseFileCheck {
         guard pageSize >= 512, pageSize & (pageSize - 1) == 0 else {
             throw SessionStoreError(.corruptDatabase, "\(path) has an invalid page size (\(rawPageSize)); the file was left untouched")
         }
+        // While a write-ahead log exists, another process may be checkpointing into the file:
+        // its header and size can disagree for a moment, and SQLite reconciles them. The size
+        // checks below are only meaningful for a file at rest.
+        if FileManager.default.fileExists(atPath: path + "-wal") { return }
         // The in-header page count is valid when the change counter matches "version-valid-for".
         let pageCount = UInt64(bigEndian32(28))
         if pageCount > 0, bigEndian32(24) == bigEndian32(92), pageCount * pageSize > fileSize {

@@ -29,6 +29,8 @@ final class GroupCommitWriter: Sendable {
         let perform: @Sendable (SQLiteConnection) throws(SessionStoreError) -> Completion
         /// Reports that the operation failed or will never run.
         let abandon: @Sendable (SessionStoreError) -> Void
+        /// Run alone and outside any transaction (a checkpoint, VACUUM).
+        var standalone = false
     }
 
     private struct State {
@@ -94,6 +96,21 @@ final class GroupCommitWriter: Sendable {
     func write<T: Sendable>(
         _ body: @escaping @Sendable (SQLiteConnection) throws(SessionStoreError) -> T
     ) async throws(SessionStoreError) -> T {
+        try await submit(body, standalone: false)
+    }
+
+    /// Runs `body` on the writer connection alone, outside any transaction, between groups:
+    /// for statements that cannot run in a transaction (`VACUUM`, `PRAGMA wal_checkpoint`).
+    func writeAlone<T: Sendable>(
+        _ body: @escaping @Sendable (SQLiteConnection) throws(SessionStoreError) -> T
+    ) async throws(SessionStoreError) -> T {
+        try await submit(body, standalone: true)
+    }
+
+    private func submit<T: Sendable>(
+        _ body: @escaping @Sendable (SQLiteConnection) throws(SessionStoreError) -> T,
+        standalone: Bool
+    ) async throws(SessionStoreError) -> T {
         do {
             return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 let operation = Operation(
@@ -103,7 +120,8 @@ final class GroupCommitWriter: Sendable {
                             if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: value) }
                         }
                     },
-                    abandon: { continuation.resume(throwing: $0) }
+                    abandon: { continuation.resume(throwing: $0) },
+                    standalone: standalone
                 )
                 do {
                     try submit(operation)
@@ -183,10 +201,24 @@ final class GroupCommitWriter: Sendable {
 
     private func run(_ connection: SQLiteConnection) {
         while let batch = nextBatch() {
+            if batch.count == 1, batch[0].standalone {
+                runAlone(batch[0], on: connection)
+                continue
+            }
             var remaining = batch[...]
             while !remaining.isEmpty {
                 remaining = runTransaction(remaining, on: connection)
             }
+        }
+    }
+
+    private func runAlone(_ operation: Operation, on connection: SQLiteConnection) {
+        do throws(SessionStoreError) {
+            let completion = try operation.perform(connection)
+            state.withLock { $0.stats.operations += 1 }
+            completion(nil)
+        } catch {
+            operation.abandon(error)
         }
     }
 
@@ -198,12 +230,15 @@ final class GroupCommitWriter: Sendable {
                     state.sleeping = true
                     return .none
                 }
-                if state.pending.count <= maxBatchSize {
+                // A standalone operation runs by itself; a group stops before the next one.
+                if state.pending[0].standalone { return [state.pending.removeFirst()] }
+                let end = state.pending.prefix(maxBatchSize).firstIndex { $0.standalone } ?? min(state.pending.count, maxBatchSize)
+                if end == state.pending.count {
                     defer { state.pending.removeAll(keepingCapacity: true) }
                     return state.pending
                 }
-                defer { state.pending.removeFirst(maxBatchSize) }
-                return Array(state.pending.prefix(maxBatchSize))
+                defer { state.pending.removeFirst(end) }
+                return Array(state.pending.prefix(end))
             }
             switch batch {
             case .some(let batch): return batch

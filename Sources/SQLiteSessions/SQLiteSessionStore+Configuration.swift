@@ -36,6 +36,10 @@ extension SQLiteSessionStore {
         public var changeLogRetention: Duration
         /// Where warnings about background work go.
         public var logger: Logger
+        /// Open the file for reading only: nothing is created, migrated or written, and every
+        /// write fails with ``Sessions/SessionStoreError/Code/readOnly``. For inspecting a file
+        /// that cannot or must not be changed (a backup, a read-only mount).
+        public var readOnly: Bool
 
         /// One reader per core, and at least two.
         public static var defaultReaderConnections: Int { max(2, ProcessInfo.processInfo.activeProcessorCount) }
@@ -49,7 +53,8 @@ extension SQLiteSessionStore {
             maxDatabaseSize: Int? = nil,
             maxBatchSize: Int = 1024,
             changeLogRetention: Duration = .seconds(600),
-            logger: Logger = Logger(label: "sessions.sqlite")
+            logger: Logger = Logger(label: "sessions.sqlite"),
+            readOnly: Bool = false
         ) {
             self.durability = durability
             self.busyTimeout = busyTimeout
@@ -60,6 +65,7 @@ extension SQLiteSessionStore {
             self.maxBatchSize = maxBatchSize
             self.changeLogRetention = changeLogRetention
             self.logger = logger
+            self.readOnly = readOnly
         }
     }
 }

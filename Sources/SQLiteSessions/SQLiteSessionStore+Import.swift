@@ -16,8 +16,9 @@ extension SQLiteSessionStore {
     /// change is logged, so caches, replication and events see it.
     ///
     /// This is how `sessionctl import` restores an export, and how a session created on another
-    /// host is adopted from Redis. Ids are local: an imported session keeps its id only when
-    /// it replaces one with the same token hash.
+    /// host is adopted from Redis. A replaced session keeps its local id; a new one keeps its own
+    /// id when the file has no session with that id (so an export imported into an empty file
+    /// reproduces every row), and gets a fresh one otherwise.
     ///
     /// - Returns: What happened to each session, in order.
     public func importSessions(_ sessions: [Session]) async throws -> [ImportOutcome] {
@@ -54,7 +55,7 @@ extension SQLiteSessionStore {
                     try connection.logChange(.updated, sessionID: existing.id, tokenHash: session.tokenHash, userID: session.userID, at: now, origin: origin)
                     outcomes.append(.replaced)
                 } else {
-                    let id = try connection.insert(session)
+                    let id = try connection.insertImported(session)
                     try connection.logChange(.created, sessionID: id, tokenHash: session.tokenHash, userID: session.userID, at: now, origin: origin)
                     outcomes.append(.inserted)
                 }
@@ -65,6 +66,21 @@ extension SQLiteSessionStore {
 }
 
 extension SQLiteConnection {
+    /// Inserts a session, with its own id when that id is free.
+    func insertImported(_ session: Session) throws(SessionStoreError) -> Int64 {
+        let taken = try cachedStatement("SELECT 1 FROM sessions WHERE id = ?1")
+        taken.bind(session.id, at: 1)
+        let isTaken = try taken.step("checking an imported session's id")
+        taken.reset()
+        guard session.id > 0, !isTaken else { return try insert(session) }
+        return try with(.insertSessionWithID) { statement throws(SessionStoreError) in
+            try SessionRow.bindInsert(session, to: statement)
+            statement.bind(session.id, at: 16)
+            try statement.run("importing a session")
+            return session.id
+        }
+    }
+
     /// Overwrites every field of an existing row, creation time and client included.
     func replaceImported(_ session: Session) throws(SessionStoreError) {
         let statement = try cachedStatement("""

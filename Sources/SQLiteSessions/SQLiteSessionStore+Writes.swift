@@ -124,9 +124,19 @@ extension SQLiteSessionStore {
     }
 
     public func delete(_ tokens: [SessionToken]) async throws -> Int {
+        try await delete(hashes: tokens.map(\.hash))
+    }
+
+    /// Deletes the session with this token hash, for operators who have the hash but not the token.
+    ///
+    /// - Returns: Whether a live session was deleted (an expired one is deleted too, and counts as gone).
+    public func deleteStored(_ hash: TokenHash) async throws -> Bool {
+        try await delete(hashes: [hash]) == 1
+    }
+
+    private func delete(hashes: [TokenHash]) async throws -> Int {
         try checkOpen()
         let (policy, origin) = (self.policy, self.origin)
-        let hashes = tokens.map(\.hash)
         return try await writer.write { connection throws(SessionStoreError) in
             let now = policy.now
             var deleted = 0

@@ -139,6 +139,7 @@ public final class SQLiteSessionStore: SessionStore {
     // MARK: Opening connections
 
     private static func openWriter(path: String, configuration: Configuration) throws(SessionStoreError) -> SQLiteConnection {
+        if configuration.readOnly { return try openForReading(path: path, configuration: configuration) }
         let connection = try SQLiteConnection(path: path, mode: .readWrite(create: true), busyTimeout: configuration.busyTimeout)
         if connection.isReadOnly {
             throw SessionStoreError(
@@ -175,7 +176,28 @@ public final class SQLiteSessionStore: SessionStore {
         return connection
     }
 
+    /// A read-only connection to a file that must already hold the current schema.
+    private static func openForReading(path: String, configuration: Configuration) throws(SessionStoreError) -> SQLiteConnection {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SessionStoreError(.notFound, "no session database at \(path)")
+        }
+        let connection = try SQLiteConnection(path: path, mode: .readOnly, busyTimeout: configuration.busyTimeout)
+        let version = try SchemaMigrator().checkCompatible(connection)
+        guard version == SessionSchema.latestVersion else {
+            throw SessionStoreError(
+                .incompatibleSchema,
+                "\(path) has schema version \(version), older than \(SessionSchema.latestVersion); open it writable once (or run sessionctl migrate) to upgrade it"
+            )
+        }
+        return connection
+    }
+
     private static func openReader(path: String, configuration: Configuration) throws(SessionStoreError) -> SQLiteConnection {
+        if configuration.readOnly {
+            let connection = try SQLiteConnection(path: path, mode: .readOnly, busyTimeout: configuration.busyTimeout)
+            try connection.execute("PRAGMA mmap_size = \(configuration.memoryMapSize)", "configuring a reader connection")
+            return connection
+        }
         let connection = try SQLiteConnection(path: path, mode: .readWrite(create: false), busyTimeout: configuration.busyTimeout)
         try connection.execute(
             """

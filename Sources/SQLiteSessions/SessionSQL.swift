@@ -12,6 +12,7 @@ enum SessionSQL: Int, CaseIterable {
     case selectByHash
     case selectLiveByID
     case insertSession
+    case insertSessionWithID
     case updateSession
     case touchSession
     case deleteByID
@@ -59,6 +60,12 @@ enum SessionSQL: Int, CaseIterable {
                 INSERT INTO sessions (token_hash, user_id, data, metadata, created_at, updated_at, last_seen_at, \
                 idle_timeout_ms, absolute_expires_at, expires_at, version, ip, user_agent, last_seen_ip, last_seen_user_agent) \
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                """
+        case .insertSessionWithID:
+            return """
+                INSERT INTO sessions (token_hash, user_id, data, metadata, created_at, updated_at, last_seen_at, \
+                idle_timeout_ms, absolute_expires_at, expires_at, version, ip, user_agent, last_seen_ip, last_seen_user_agent, id) \
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                 """
         case .updateSession:
             return """

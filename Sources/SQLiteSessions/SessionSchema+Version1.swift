@@ -96,7 +96,9 @@ SELECT id,
        (expires_at - CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)) / 1000 AS seconds_left,
        ip,
        user_agent,
+       last_seen_ip,
        version,
+       metadata,
        CAST(data AS TEXT) AS data
 FROM sessions
 WHERE expires_at > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);

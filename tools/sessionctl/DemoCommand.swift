@@ -3,10 +3,6 @@ import Foundation
 import Sessions
 import SQLiteSessions
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `--durability full|normal`.
 enum DurabilityOption: String, CaseIterable, ExpressibleByArgument {
     case full
@@ -55,6 +51,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Delete the database first.")
     var reset = false
 
+    @Flag(help: "After the simulated minutes, keep the traffic going in real time until Ctrl-C, to watch it with sessionctl or sqlite3.")
+    var live = false
+
     func validate() throws {
         guard users > 0, minutes > 0, workers > 0 else {
             throw ValidationError("--users, --minutes and --workers must be positive")
@@ -69,7 +68,7 @@ struct DemoCommand: AsyncParsableCommand {
         let clock = ManualSessionClock(end - .seconds(Int64(minutes) * 60))
         let store = try options.open(policy: SessionPolicy(clock: clock), durability: durability.durability, create: true)
         let simulation = DemoSimulation(store: store, clock: clock, users: users, workers: workers, seed: seed)
-        let progress = ProgressLine(total: minutes)
+        let progress = ProgressReporter(total: minutes, on: .standardOutput, plainTenths: true)
         let started = ContinuousClock.now
 
         for minute in 1...minutes {
@@ -80,13 +79,26 @@ struct DemoCommand: AsyncParsableCommand {
             clock.advance(by: .seconds(60))
             let elapsed = ContinuousClock.now - started
             progress.update(
-                step: minute,
+                done: minute,
                 text: "minute \(minute)/\(minutes) | \(Format.count(simulation.totals.requests)) requests "
                     + "(\(Format.rate(Double(simulation.totals.requests) / elapsed.seconds))/s) | "
                     + "\(Format.count(simulation.totals.logins)) logins | \(Format.count(simulation.totals.logouts)) logouts"
             )
         }
         progress.finish()
+        if live {
+            // From now on the simulation runs on the real clock, so every other tool agrees on
+            // which sessions are alive.
+            print("live: traffic continues in real time; Ctrl-C to stop")
+            let interruption = Interruption()
+            var minute = 0
+            while !interruption.requested {
+                clock.set(SystemSessionClock().now)
+                try await simulation.simulateMinute()
+                minute += 1
+                if minute % 50 == 0 { try await simulation.purge() }
+            }
+        }
         let elapsed = ContinuousClock.now - started
         let stats = try await store.stats()
         let info = try await store.databaseInfo()
@@ -154,31 +166,6 @@ struct DemoTotals: Sendable {
             anonymous: lhs.anonymous + rhs.anonymous,
             purged: lhs.purged + rhs.purged
         )
-    }
-}
-
-/// A line that redraws itself on a terminal and prints every tenth of the way otherwise.
-final class ProgressLine {
-    private let total: Int
-    private let isTerminal = isatty(STDOUT_FILENO) == 1
-    private var lastReported = 0
-
-    init(total: Int) {
-        self.total = total
-    }
-
-    func update(step: Int, text: String) {
-        if isTerminal {
-            print("\r\u{1B}[2K" + text, terminator: "")
-            fflush(nil)
-        } else if step * 10 / total > lastReported {
-            lastReported = step * 10 / total
-            print(text)
-        }
-    }
-
-    func finish() {
-        if isTerminal { print() }
     }
 }
 

@@ -115,9 +115,16 @@ final class DemoSimulation {
             user.cartItems += 1
             let items = (1...user.cartItems).map { "\"sku-\($0)\"" }.joined(separator: ",")
             session.data = Data(#"{"cart":[\#(items)],"theme":"light"}"#.utf8)
-            _ = try await store.save(session, expectedVersion: session.version)
             totals.cartUpdates += 1
             totals.requests += 1
+            do {
+                _ = try await store.save(session, expectedVersion: session.version)
+            } catch let error as SessionStoreError where error.code == .notFound || error.code == .conflict {
+                // Revoked or changed by someone else meanwhile (sessionctl in another terminal):
+                // a real service would send the user to log in again.
+                user.devices.remove(at: device)
+                return
+            }
         }
         if generator.chance(0.02), let rotated = try await store.rotate(token) {
             user.devices[device] = rotated.token

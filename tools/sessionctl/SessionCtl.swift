@@ -16,7 +16,11 @@ struct SessionCtl: AsyncParsableCommand {
 
             Exit codes: 0 success, 1 not found or nothing done, 2 usage error, 3 storage error.
             """,
-        subcommands: [DemoCommand.self, StatsCommand.self]
+        subcommands: [
+            StatsCommand.self, ListCommand.self, ShowCommand.self, RevokeCommand.self, PurgeCommand.self,
+            VerifyCommand.self, ExportCommand.self, ImportCommand.self, MigrateCommand.self, CheckpointCommand.self,
+            VacuumCommand.self, DemoCommand.self,
+        ]
     )
 
     static func main() async {

@@ -3,14 +3,29 @@ import Foundation
 import Sessions
 import SQLiteSessions
 
-/// `sessionctl stats`: how many sessions, how old, how big the file is.
+/// `sessionctl stats`: how many sessions, whose, how old, how big the file is.
 struct StatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats",
-        abstract: "Show session totals, users, and database figures."
+        abstract: "Show session totals, users, age and time-to-live distributions, and database figures.",
+        discussion: """
+            A running service's cache figures live in that process (its stats() and metrics); this \
+            command shows what the file holds.
+            """
     )
 
     @OptionGroup var options: StoreOptions
+
+    @Option(help: "How many of the users with the most sessions to show.")
+    var top = 10
+
+    static let ageBoundaries: [(String, Duration)] = [
+        ("< 1m", .seconds(60)), ("< 10m", .seconds(600)), ("< 1h", .seconds(3600)),
+        ("< 1d", .seconds(86_400)), ("< 7d", .seconds(604_800)),
+    ]
+    static let ttlBoundaries: [(String, Duration)] = [
+        ("< 1m", .seconds(60)), ("< 10m", .seconds(600)), ("< 1h", .seconds(3600)), ("< 1d", .seconds(86_400)),
+    ]
 
     struct Report: Codable {
         var total: Int
@@ -18,21 +33,56 @@ struct StatsCommand: AsyncParsableCommand {
         var expired: Int
         var users: Int
         var averageAgeSeconds: Double?
+        var topUsers: [UserSessionCount]
+        var age: [Bucket]
+        var timeToLive: [Bucket]
         var database: SQLiteDatabaseInfo
+        var changeLog: ChangeLogSummary
+        var replication: [Cursor]
+    }
+
+    struct Bucket: Codable {
+        var range: String
+        var sessions: Int
+    }
+
+    struct Cursor: Codable {
+        var name: String
+        var position: Int64
+        var behind: Int64
+    }
+
+    func validate() throws {
+        guard top >= 0 else { throw ValidationError("--top cannot be negative") }
     }
 
     func run() async throws {
-        let store = try options.open()
+        let store = try options.openForReading()
         let stats = try await store.stats()
         let info = try await store.databaseInfo()
+        let users = try await store.topUsers(limit: top)
+        let ages = try await store.distribution(of: .age, boundaries: Self.ageBoundaries.map(\.1))
+        let ttls = try await store.distribution(of: .timeToLive, boundaries: Self.ttlBoundaries.map(\.1))
+        let changeLog = try await store.changeLogSummary()
         try await store.close()
+
+        let age = zip(Self.ageBoundaries.map(\.0) + ["≥ 7d"], ages).map { Bucket(range: $0, sessions: $1) }
+        let ttl = zip(Self.ttlBoundaries.map(\.0) + ["≥ 1d"], ttls).map { Bucket(range: $0, sessions: $1) }
+        let cursors = info.cursors.sorted { $0.key < $1.key }.map {
+            Cursor(name: $0.key, position: $0.value, behind: info.lastChangeSequence - $0.value)
+        }
         let report = Report(
             total: stats.total,
             active: stats.active,
             expired: stats.expired,
             users: stats.users,
             averageAgeSeconds: stats.averageAge.map { Double($0.wholeMilliseconds) / 1000 },
-            database: info
+            topUsers: users,
+            age: age,
+            timeToLive: ttl,
+            database: info,
+            changeLog: changeLog,
+            replication: cursors
         )
         if options.json {
             try printJSON(report)
@@ -45,14 +95,29 @@ struct StatsCommand: AsyncParsableCommand {
               expired         \(Format.count(stats.expired)) (not purged yet)
               users           \(Format.count(stats.users)) with an active session
               average age     \(stats.averageAge.map(Format.duration) ?? "-")
+            """)
+        if !users.isEmpty {
+            print("Most sessions per user")
+            var table = TextTable(["  user", "sessions"], rightAligned: [1])
+            for user in users { table.append(["  " + Format.clip(user.userID, 40), Format.count(user.sessions)]) }
+            print(table.render())
+        }
+        print("Age of active sessions")
+        print(TextHistogram.render(age.map { ($0.range, $0.sessions) }))
+        print("Time left")
+        print(TextHistogram.render(ttl.map { ($0.range, $0.sessions) }))
+        print("""
             Database
               schema version  \(info.schemaVersion) (library knows \(info.latestSchemaVersion))
               file            \(Format.bytes(info.fileSize)) (\(Format.count(info.pageCount)) pages of \(info.pageSize) B, \(Format.count(info.freePages)) free)
               write-ahead log \(Format.bytes(info.walSize))
-              change log      \(Format.count(info.changeLogEntries)) entries, last sequence \(info.lastChangeSequence)
+            Change log
+              entries         \(Format.count(changeLog.entries))\(changeLog.oldestSequence.map { " (#\($0) to #\(changeLog.newestSequence ?? $0))" } ?? "")
+              kinds           \(changeLog.kinds.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }.joined(separator: ", "))
             """)
-        for (name, position) in info.cursors.sorted(by: { $0.key < $1.key }) {
-            print("  cursor \(name): at \(position), \(info.lastChangeSequence - position) behind")
+        if !cursors.isEmpty {
+            print("Replication")
+            for cursor in cursors { print("  \(cursor.name): at #\(cursor.position), \(Format.count(cursor.behind)) changes behind") }
         }
     }
 }

@@ -15,16 +15,31 @@ struct StoreOptions: ParsableArguments {
         db ?? ProcessInfo.processInfo.environment["SESSION_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "sessions.sqlite"
     }
 
-    /// Opens the store, refusing to create a database that does not exist.
+    /// Opens the store for changing it, refusing to create a database that does not exist.
     func open(
         policy: SessionPolicy = SessionPolicy(),
         durability: SQLiteSessionStore.Durability = .full,
         create: Bool = false
     ) throws -> SQLiteSessionStore {
-        if !create && !FileManager.default.fileExists(atPath: path) {
+        if !create { try requireFile() }
+        return try SQLiteSessionStore(path: path, policy: policy, configuration: .init(durability: durability))
+    }
+
+    /// Opens the store for looking at it: writable when possible (so it is migrated like any
+    /// other open), read-only when the file cannot be written (a backup, a read-only mount).
+    func openForReading() throws -> SQLiteSessionStore {
+        try requireFile()
+        do {
+            return try open()
+        } catch let error as SessionStoreError where error.code == .readOnly {
+            return try SQLiteSessionStore(path: path, configuration: .init(readOnly: true))
+        }
+    }
+
+    private func requireFile() throws {
+        guard FileManager.default.fileExists(atPath: path) else {
             throw SessionStoreError(.notFound, "no session database at \(path) (pass --db PATH or set SESSION_DB)")
         }
-        return try SQLiteSessionStore(path: path, policy: policy, configuration: .init(durability: durability))
     }
 }
 

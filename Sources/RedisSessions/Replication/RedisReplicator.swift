@@ -280,7 +280,7 @@ public final class RedisReplicator: Service, Sendable {
         var commands = [
             RedisCommand(
                 "SET", .string(keys.session(session.tokenHash)),
-                .string(RedisSessionRecord(session, source: configuration.name).encoded()), "PXAT", deadline
+                .string(SessionRecord(session, source: configuration.name).encoded()), "PXAT", deadline
             ),
         ]
         if let user = session.userID {
@@ -349,7 +349,7 @@ public final class RedisReplicator: Service, Sendable {
             let records = try await client.send(RedisCommand("MGET", names.map { .string($0) })).elements ?? []
             var ours: [(key: String, hash: TokenHash, text: String, user: String?)] = []
             for (key, value) in zip(names, records) {
-                guard let text = value.string, let record = try? RedisSessionRecord.decode(text),
+                guard let text = value.string, let record = try? SessionRecord.decode(text),
                     record.source == configuration.name, let hash = keys.tokenHash(inKey: key)
                 else { continue }
                 ours.append((key, hash, text, record.user_id))

@@ -49,7 +49,7 @@ public final class RedisSessionStore: SessionStore {
     func read(_ hash: TokenHash) async throws(SessionStoreError) -> (text: String, session: Session)? {
         let reply = try await client.send(RedisCommand("GET", .string(keys.session(hash))))
         guard let text = reply.string else { return nil }
-        return (text, try RedisSessionRecord.decode(text).session())
+        return (text, try SessionRecord.decode(text).session())
     }
 
     /// The live session for `hash`, with its record text.
@@ -64,7 +64,7 @@ public final class RedisSessionStore: SessionStore {
         let reply = try await client.send(RedisCommand("MGET", keyNames.map { .string($0) }))
         return (reply.elements ?? []).compactMap { value in
             guard let text = value.string else { return nil }
-            return try? RedisSessionRecord.decode(text).session()
+            return try? SessionRecord.decode(text).session()
         }
     }
 
@@ -84,7 +84,7 @@ public final class RedisSessionStore: SessionStore {
             RedisSessionScripts.replace,
             keys: [keys.session(new.tokenHash), userKey(old), userKey(new)],
             arguments: [
-                .string(expected), .string(RedisSessionRecord(new).encoded()), pxat(new), .string(new.tokenHash.hex),
+                .string(expected), .string(SessionRecord(new).encoded()), pxat(new), .string(new.tokenHash.hex),
                 .string(old.userID == nil ? "0" : "1"), .string(new.userID == nil ? "0" : "1"),
             ]
         )
@@ -144,7 +144,7 @@ public final class RedisSessionStore: SessionStore {
             RedisSessionScripts.create,
             keys: [keys.session(token.hash), userKey(template), keys.sessionIDs],
             arguments: [
-                .string(RedisSessionRecord(template).encoded()), pxat(template), .string(token.hash.hex),
+                .string(SessionRecord(template).encoded()), pxat(template), .string(token.hash.hex),
                 .string(template.userID == nil ? "0" : "1"),
             ]
         )
@@ -227,7 +227,7 @@ public final class RedisSessionStore: SessionStore {
                 RedisSessionScripts.rename,
                 keys: [keys.session(token.hash), keys.session(newToken.hash), userKey(current)],
                 arguments: [
-                    .string(text), .string(RedisSessionRecord(rotated).encoded()), pxat(rotated),
+                    .string(text), .string(SessionRecord(rotated).encoded()), pxat(rotated),
                     .string(token.hash.hex), .string(newToken.hash.hex), .string(current.userID == nil ? "0" : "1"),
                 ]
             )
@@ -266,7 +266,7 @@ public final class RedisSessionStore: SessionStore {
         )
         let now = policy.now
         return (reply.elements ?? []).count { value in
-            guard let text = value.string, let session = try? RedisSessionRecord.decode(text).session() else { return false }
+            guard let text = value.string, let session = try? SessionRecord.decode(text).session() else { return false }
             return !session.isExpired(at: now)
         }
     }
@@ -348,7 +348,7 @@ public final class RedisSessionStore: SessionStore {
             if step.keys.isEmpty { continue }
             let reply = try await client.send(RedisCommand("MGET", step.keys.map { .string($0) }))
             for value in reply.elements ?? [] where purged < limit {
-                guard let text = value.string, let session = try? RedisSessionRecord.decode(text).session(), session.isExpired(at: now)
+                guard let text = value.string, let session = try? SessionRecord.decode(text).session(), session.isExpired(at: now)
                 else { continue }
                 if try await remove(text, session) { purged += 1 }
             }

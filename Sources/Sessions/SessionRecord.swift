@@ -1,7 +1,7 @@
 import Foundation
-import Sessions
 
-/// A session as stored in Redis: JSON that reads well in `redis-cli`.
+/// A session as JSON: the record Redis stores (it reads well in `redis-cli`) and the line format
+/// of `sessionctl export` and `import`.
 ///
 /// ```json
 /// {"created_at":1767225600000,"data":"{\"cart\":[]}","expires_at":1767227400000,"id":7,
@@ -11,28 +11,31 @@ import Sessions
 ///
 /// Data that is valid UTF-8 (JSON, usually) is stored as a string; other bytes as base64 with
 /// `"data_encoding":"base64"`. Times are Unix milliseconds, as in SQLite. A record written by a
-/// ``RedisReplicator`` names it in `"source"`.
-struct RedisSessionRecord: Codable, Sendable {
-    var id: Int64
-    var token_hash: String
-    var user_id: String?
-    var data: String
-    var data_encoding: String?
-    var metadata: [String: String]?
-    var created_at: Int64
-    var updated_at: Int64
-    var last_seen_at: Int64
-    var idle_timeout_ms: Int64?
-    var absolute_expires_at: Int64?
-    var expires_at: Int64
-    var version: Int64
-    var ip: String?
-    var user_agent: String?
-    var last_seen_ip: String?
-    var last_seen_user_agent: String?
-    var source: String?
+/// replicator names itself in `"source"`.
+///
+/// Field names are snake_case, like the SQLite columns; fields that are nil are left out.
+public struct SessionRecord: Codable, Sendable, Hashable {
+    public var id: Int64
+    public var token_hash: String
+    public var user_id: String?
+    public var data: String
+    public var data_encoding: String?
+    public var metadata: [String: String]?
+    public var created_at: Int64
+    public var updated_at: Int64
+    public var last_seen_at: Int64
+    public var idle_timeout_ms: Int64?
+    public var absolute_expires_at: Int64?
+    public var expires_at: Int64
+    public var version: Int64
+    public var ip: String?
+    public var user_agent: String?
+    public var last_seen_ip: String?
+    public var last_seen_user_agent: String?
+    public var source: String?
 
-    init(_ session: Session, source: String? = nil) {
+    /// The record of `session`; `source` names the replicator that writes it, if any.
+    public init(_ session: Session, source: String? = nil) {
         self.source = source
         id = session.id
         token_hash = session.tokenHash.hex
@@ -62,21 +65,21 @@ struct RedisSessionRecord: Codable, Sendable {
     ///
     /// - Throws: ``Sessions/SessionStoreError/Code/corruptDatabase`` for a record that does not
     ///   describe a session (bad hash, bad base64, no limits).
-    func session() throws(SessionStoreError) -> Session {
+    public func session() throws(SessionStoreError) -> Session {
         guard let hash = TokenHash(hex: token_hash) else {
-            throw SessionStoreError(.corruptDatabase, "a Redis session record has token_hash \"\(token_hash.prefix(70))\", not 64 hex digits")
+            throw SessionStoreError(.corruptDatabase, "a session record has token_hash \"\(token_hash.prefix(70))\", not 64 hex digits")
         }
         let bytes: Data
         if data_encoding == "base64" {
             guard let decoded = Data(base64Encoded: data) else {
-                throw SessionStoreError(.corruptDatabase, "Redis session \(hash.shortHex) has data that is not valid base64")
+                throw SessionStoreError(.corruptDatabase, "session \(hash.shortHex) has data that is not valid base64")
             }
             bytes = decoded
         } else {
             bytes = Data(data.utf8)
         }
         guard idle_timeout_ms != nil || absolute_expires_at != nil else {
-            throw SessionStoreError(.corruptDatabase, "Redis session \(hash.shortHex) has neither an idle timeout nor an absolute deadline")
+            throw SessionStoreError(.corruptDatabase, "session \(hash.shortHex) has neither an idle timeout nor an absolute deadline")
         }
         return Session(
             id: id,
@@ -99,20 +102,22 @@ struct RedisSessionRecord: Codable, Sendable {
         )
     }
 
-    /// The JSON text, keys sorted.
-    func encoded() -> String {
+    /// The JSON text on one line, keys sorted.
+    public func encoded() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding plain strings and integers cannot fail.
         return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
-    /// Parses a record read from Redis.
-    static func decode(_ text: String) throws(SessionStoreError) -> RedisSessionRecord {
+    /// Parses a record.
+    ///
+    /// - Throws: ``SessionStoreError/Code/corruptDatabase`` for text that is not a session record.
+    public static func decode(_ text: String) throws(SessionStoreError) -> SessionRecord {
         do {
-            return try JSONDecoder().decode(RedisSessionRecord.self, from: Data(text.utf8))
+            return try JSONDecoder().decode(SessionRecord.self, from: Data(text.utf8))
         } catch {
-            throw SessionStoreError(.corruptDatabase, "a Redis session record is not valid JSON of a session: \(error)")
+            throw SessionStoreError(.corruptDatabase, "not a JSON session record: \(error)")
         }
     }
 }

@@ -1,0 +1,240 @@
+import Foundation
+import SessionTestSupport
+import Sessions
+import SQLiteSessions
+import Testing
+
+/// `sessionctl` as operators use it: the built binary, on real files, output and exit codes checked.
+@Suite("sessionctl commands")
+struct SessionCtlCommandTests {
+    /// A database with a few known sessions, and the tokens that open them.
+    struct Fixture {
+        let directory: URL
+        let path: String
+        let tokens: [String: SessionToken]
+
+        init() async throws {
+            directory = try makeTemporaryDirectory()
+            path = directory.appendingPathComponent("ctl.sqlite").path
+            let store = try SQLiteSessionStore(path: path, policy: SessionPolicy(expiration: .absolute(.seconds(3600))))
+            var tokens: [String: SessionToken] = [:]
+            tokens["alice-laptop"] = try await store.create(userID: "alice", data: Data(#"{"cart":["book"]}"#.utf8), metadata: ["device": "laptop"]).token
+            tokens["alice-phone"] = try await store.create(userID: "alice", data: Data("plain text".utf8)).token
+            tokens["bob"] = try await store.create(userID: "bob", data: Data([0xFF, 0x00, 0x01])).token
+            tokens["expired"] = try await store.create(userID: "carol", expiration: .absolute(.milliseconds(1))).token
+            try await store.close()
+            try await Task.sleep(for: .milliseconds(5))
+            self.tokens = tokens
+        }
+
+        func ctl(_ arguments: [String]) throws -> ProcessResult {
+            try run(product("sessionctl"), arguments + ["--db", path])
+        }
+
+        func json(_ arguments: [String]) throws -> [String: Any] {
+            let result = try ctl(arguments + ["--json"])
+            let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8))
+            return try #require(object as? [String: Any], "\(arguments): \(result.standardOutput) \(result.standardError)")
+        }
+
+        func remove() { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    @Test func statsListShowRevokeAndVerify() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+
+        let stats = try fixture.json(["stats"])
+        #expect(stats["total"] as? Int == 4)
+        #expect(stats["active"] as? Int == 3)
+        #expect(stats["expired"] as? Int == 1)
+        #expect((stats["topUsers"] as? [[String: Any]])?.first?["userID"] as? String == "alice")
+        let human = try fixture.ctl(["stats"])
+        #expect(human.status == 0)
+        #expect(human.standardOutput.contains("Age of active sessions"))
+
+        let list = try fixture.json(["list", "--limit", "2"])
+        #expect((list["sessions"] as? [Any])?.count == 2)
+        let next = try #require(list["next"] as? String)
+        let rest = try fixture.json(["list", "--limit", "2", "--after", next])
+        #expect((rest["sessions"] as? [Any])?.count == 1)
+        #expect(rest["next"] == nil)
+        #expect((try fixture.json(["list", "--expired"])["sessions"] as? [Any])?.count == 4)
+        #expect((try fixture.json(["list", "--user", "alice"])["sessions"] as? [Any])?.count == 2)
+
+        let laptop = try #require(fixture.tokens["alice-laptop"])
+        let shown = try fixture.json(["show", laptop.stringValue])
+        #expect(shown["dataIsJSON"] as? Bool == true)
+        #expect((shown["data"] as? String)?.contains("\"book\"") == true)
+        #expect(((shown["session"] as? [String: Any])?["metadata"] as? [String: String]) == ["device": "laptop"])
+        #expect((shown["history"] as? [[String: Any]])?.first?["kind"] as? String == "created")
+        let byPrefix = try fixture.json(["show", String(laptop.hash.hex.prefix(10)).uppercased()])
+        #expect((byPrefix["session"] as? [String: Any])?["tokenHash"] as? String == laptop.hash.hex)
+        let binary = try fixture.ctl(["show", try #require(fixture.tokens["bob"]).stringValue])
+        #expect(binary.standardOutput.contains("ff0001"), "bytes that are not text are shown in hex")
+
+        let revoked = try fixture.json(["revoke", try #require(fixture.tokens["alice-phone"]).stringValue])
+        #expect((revoked["revoked"] as? [Any])?.count == 1)
+        #expect(try fixture.ctl(["revoke", try #require(fixture.tokens["alice-phone"]).stringValue]).status == 1)
+        let byUser = try fixture.ctl(["revoke", "--user", "alice"])
+        #expect(byUser.status == 0)
+        #expect(byUser.standardOutput.contains("revoked 1 session"))
+        #expect(try fixture.ctl(["revoke", "--user", "alice"]).status == 1)
+
+        let verify = try fixture.ctl(["verify"])
+        #expect(verify.status == 0, "\(verify.standardOutput)")
+        #expect(try fixture.json(["verify"])["ok"] as? Bool == true)
+    }
+
+    @Test func purgeDryRunThenPurge() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let dryRun = try fixture.json(["purge", "--dry-run"])
+        #expect(dryRun["expired"] as? Int == 1)
+        #expect(dryRun["purged"] as? Int == 0)
+        let purge = try fixture.json(["purge"])
+        #expect(purge["purged"] as? Int == 1)
+        #expect(try fixture.ctl(["purge"]).status == 1, "nothing left to purge")
+        #expect(try fixture.json(["stats"])["total"] as? Int == 3)
+    }
+
+    @Test func errorsHaveTheirExitCodes() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+
+        let missing = try run(product("sessionctl"), ["stats", "--db", fixture.directory.appendingPathComponent("nope.sqlite").path])
+        #expect(missing.status == 1)
+        #expect(missing.standardError.contains("no session database"))
+
+        let garbagePath = fixture.directory.appendingPathComponent("garbage.sqlite").path
+        try Data(repeating: 0x42, count: 8192).write(to: URL(fileURLWithPath: garbagePath))
+        let garbage = try run(product("sessionctl"), ["stats", "--db", garbagePath])
+        #expect(garbage.status == 3)
+        #expect(garbage.standardError.contains("not an SQLite database"))
+
+        let unknown = try fixture.ctl(["show", SessionToken.generate().stringValue])
+        #expect(unknown.status == 1, "unknown token: \(unknown.standardError)")
+        #expect(try fixture.ctl(["show", "0123456789abcdef0123"]).status == 1, "unknown hash prefix")
+        let ambiguous = try fixture.ctl(["show", ""])
+        #expect(ambiguous.status == 2, "an empty argument is a usage error")
+        #expect(try fixture.ctl(["show", "not-a-token!"]).status == 2)
+        #expect(try fixture.ctl(["list", "--limit", "0"]).status == 2)
+        #expect(try fixture.ctl(["frobnicate"]).status == 2)
+        #expect(try fixture.ctl(["revoke"]).status == 2)
+
+        // With four random hashes, every one-digit prefix but at most four is absent; find one
+        // shared by two sessions by adding sessions until a first digit repeats.
+        let store = try SQLiteSessionStore(path: fixture.path)
+        var firstDigits: [Character: Int] = [:]
+        var shared: Character?
+        while shared == nil {
+            let hash = try await store.create().session.tokenHash.hex
+            firstDigits[hash.first!, default: 0] += 1
+            if firstDigits[hash.first!] == 2 { shared = hash.first }
+        }
+        try await store.close()
+        let prefixResult = try fixture.ctl(["show", String(shared!)])
+        #expect(prefixResult.status == 1)
+        #expect(prefixResult.standardError.contains("ambiguous"))
+    }
+
+    @Test func readOnlyFilesCanBeInspectedButNotChanged() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        try ReadOnlyFile.protect(fixture.path)
+        defer { ReadOnlyFile.unprotect(fixture.path) }
+        let stats = try fixture.ctl(["stats", "--json"])
+        #expect(stats.status == 0, "\(stats.standardError)")
+        #expect(try fixture.ctl(["verify"]).status == 0)
+        #expect(try fixture.ctl(["export"]).status == 0)
+        let revoke = try fixture.ctl(["revoke", "--user", "bob"])
+        #expect(revoke.status == 3)
+        #expect(revoke.standardError.contains("cannot be written"))
+        #expect(try fixture.ctl(["purge"]).status == 3)
+    }
+
+    @Test func exportThenImportIntoAnEmptyFileReproducesEveryRow() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("source.sqlite").path
+        let copy = directory.appendingPathComponent("copy.sqlite").path
+        let store = try SQLiteSessionStore(path: source, configuration: .init(durability: .normal))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<16 {
+                group.addTask {
+                    for index in 0..<300 {
+                        let issued = try await store.create(
+                            userID: index.isMultiple(of: 7) ? nil : "user\((task * 300 + index) % 97)",
+                            data: index.isMultiple(of: 11) ? Data([0xFE, 0xFF, UInt8(index % 256)]) : Data(#"{"n":\#(index),"text":"é\n\"x\""}"#.utf8),
+                            metadata: index.isMultiple(of: 3) ? ["k": "v\(index)", "quote": "'\""] : [:],
+                            expiration: index.isMultiple(of: 5) ? .idle(.seconds(600)) : nil,
+                            client: SessionClient(ip: "10.0.0.\(index % 250)", userAgent: "agent \(task)")
+                        )
+                        if index.isMultiple(of: 13) { _ = try await store.delete(issued.token) }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await store.close()
+
+        let export = try run(product("sessionctl"), ["export", "--db", source])
+        #expect(export.status == 0)
+        let file = directory.appendingPathComponent("sessions.jsonl")
+        try Data(export.standardOutput.utf8).write(to: file)
+        let imported = try run(product("sessionctl"), ["import", file.path, "--db", copy, "--json"])
+        #expect(imported.status == 0, "\(imported.standardError)")
+
+        let columns = "id, hex(token_hash), user_id, hex(data), metadata, created_at, updated_at, last_seen_at, idle_timeout_ms, absolute_expires_at, expires_at, version, ip, user_agent, last_seen_ip, last_seen_user_agent"
+        let original = try sqlite3(source, "SELECT \(columns) FROM sessions ORDER BY id;")
+        let reproduced = try sqlite3(copy, "SELECT \(columns) FROM sessions ORDER BY id;")
+        #expect(original.standardOutput.split(separator: "\n").count > 4000)
+        #expect(original.standardOutput == reproduced.standardOutput, "every row, byte for byte")
+
+        let again = try run(product("sessionctl"), ["import", file.path, "--db", copy, "--json"])
+        let report = try JSONSerialization.jsonObject(with: Data(again.standardOutput.utf8)) as? [String: Any]
+        #expect(report?["unchanged"] as? Int == original.standardOutput.split(separator: "\n").count, "importing twice changes nothing")
+        #expect(report?["inserted"] as? Int == 0)
+    }
+
+    @Test func importReportsBadLinesByNumberAndStopsWhenStrict() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let export = try fixture.ctl(["export"])
+        var lines = export.standardOutput.split(separator: "\n").map(String.init)
+        lines.insert("{not json", at: 1)
+        lines.insert(#"{"id":1,"token_hash":"zz","data":"","created_at":0,"updated_at":0,"last_seen_at":0,"expires_at":0,"version":1}"#, at: 3)
+        let file = fixture.directory.appendingPathComponent("bad.jsonl")
+        try Data(lines.joined(separator: "\n").utf8).write(to: file)
+
+        let target = fixture.directory.appendingPathComponent("target.sqlite").path
+        let lenient = try run(product("sessionctl"), ["import", file.path, "--db", target, "--json"])
+        #expect(lenient.status == 1)
+        #expect(lenient.standardError.contains("bad.jsonl:2:"))
+        #expect(lenient.standardError.contains("bad.jsonl:4:"))
+        let report = try JSONSerialization.jsonObject(with: Data(lenient.standardOutput.utf8)) as? [String: Any]
+        #expect(report?["inserted"] as? Int == 4)
+        #expect((report?["rejected"] as? [[String: Any]])?.map { $0["line"] as? Int } == [2, 4])
+
+        let strictTarget = fixture.directory.appendingPathComponent("strict.sqlite").path
+        let strict = try run(product("sessionctl"), ["import", file.path, "--db", strictTarget, "--strict"])
+        #expect(strict.status == 1)
+        #expect(strict.standardOutput.contains("stopped at line 2"))
+    }
+
+    @Test func maintenanceCommands() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.remove() }
+        let migrate = try fixture.ctl(["migrate"])
+        #expect(migrate.status == 1, "already at the latest schema: nothing done")
+        #expect(migrate.standardOutput.contains("schema version 1"))
+        let fresh = fixture.directory.appendingPathComponent("fresh.sqlite").path
+        let created = try run(product("sessionctl"), ["migrate", "--db", fresh, "--json"])
+        #expect(created.status == 0)
+        #expect((try JSONSerialization.jsonObject(with: Data(created.standardOutput.utf8)) as? [String: Any])?["after"] as? Int == 1)
+        let checkpoint = try fixture.json(["checkpoint"])
+        #expect(checkpoint["walBytesAfter"] as? Int == 0)
+        let vacuum = try fixture.json(["vacuum"])
+        #expect(vacuum["bytesAfter"] as? Int ?? .max <= vacuum["bytesBefore"] as? Int ?? 0)
+    }
+}
