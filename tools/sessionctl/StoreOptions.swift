@@ -22,7 +22,7 @@ struct StoreOptions: ParsableArguments {
         create: Bool = false
     ) throws -> SQLiteSessionStore {
         if !create { try requireFile() }
-        return try SQLiteSessionStore(path: path, policy: policy, configuration: .init(durability: durability))
+        return try SQLiteSessionStore(path: path, policy: policy, configuration: Self.configuration(durability: durability, readOnly: false))
     }
 
     /// Opens the store for looking at it: writable when possible (so it is migrated like any
@@ -32,8 +32,14 @@ struct StoreOptions: ParsableArguments {
         do {
             return try open()
         } catch let error as SessionStoreError where error.code == .readOnly {
-            return try SQLiteSessionStore(path: path, configuration: .init(readOnly: true))
+            return try SQLiteSessionStore(path: path, configuration: Self.configuration(durability: .full, readOnly: true))
         }
+    }
+
+    /// A one-shot command reads each page about once: mapping the file would only make the
+    /// process look bigger, so pages are read into the small page cache instead.
+    private static func configuration(durability: SQLiteSessionStore.Durability, readOnly: Bool) -> SQLiteSessionStore.Configuration {
+        SQLiteSessionStore.Configuration(durability: durability, readerConnections: 2, memoryMapSize: 0, writerCacheSize: 8 << 20, readOnly: readOnly)
     }
 
     private func requireFile() throws {
