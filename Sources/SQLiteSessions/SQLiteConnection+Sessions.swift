@@ -8,7 +8,7 @@ extension SQLiteConnection {
         try with(.selectLiveByHash) { statement throws(SessionStoreError) in
             statement.bind(hash, at: 1)
             statement.bind(now.millisecondsSince1970, at: 2)
-            return try statement.step("loading a session") ? try SessionRow.read(statement) : nil
+            return try statement.step("loading a session") ? try SessionRow.read(statement, codec: codec) : nil
         }
     }
 
@@ -16,7 +16,7 @@ extension SQLiteConnection {
     func anySession(_ hash: TokenHash) throws(SessionStoreError) -> Session? {
         try with(.selectByHash) { statement throws(SessionStoreError) in
             statement.bind(hash, at: 1)
-            return try statement.step("loading a session") ? try SessionRow.read(statement) : nil
+            return try statement.step("loading a session") ? try SessionRow.read(statement, codec: codec) : nil
         }
     }
 
@@ -25,14 +25,14 @@ extension SQLiteConnection {
         try with(.selectLiveByID) { statement throws(SessionStoreError) in
             statement.bind(id, at: 1)
             statement.bind(now.millisecondsSince1970, at: 2)
-            return try statement.step("loading a session") ? try SessionRow.read(statement) : nil
+            return try statement.step("loading a session") ? try SessionRow.read(statement, codec: codec) : nil
         }
     }
 
     /// Inserts a new session and returns its rowid.
     func insert(_ session: Session) throws(SessionStoreError) -> Int64 {
         try with(.insertSession) { statement throws(SessionStoreError) in
-            try SessionRow.bindInsert(session, to: statement)
+            try SessionRow.bindInsert(session, to: statement, codec: codec)
             try statement.run("creating a session")
             return lastInsertRowID
         }
@@ -41,7 +41,7 @@ extension SQLiteConnection {
     /// Writes every field of an existing session.
     func update(_ session: Session) throws(SessionStoreError) {
         try with(.updateSession) { statement throws(SessionStoreError) in
-            try SessionRow.bindUpdate(session, to: statement)
+            try SessionRow.bindUpdate(session, to: statement, codec: codec)
             try statement.run("updating a session")
         }
     }

@@ -17,6 +17,8 @@ final class SQLiteConnection {
 
     let handle: OpaquePointer
     let path: String
+    /// Seals session data written through this connection and opens what it reads.
+    var codec = StoredDataCodec()
     private var statements: [SQLiteStatement?]
     private var adHocStatements: [String: SQLiteStatement] = [:]
 

@@ -25,7 +25,7 @@ extension SQLiteSessionStore {
             statement.bind(lower, at: 1)
             statement.bind(upper, at: 2)
             statement.bind(limit, at: 3)
-            return try SessionRow.readAll(statement, context: "looking sessions up by hash prefix")
+            return try SessionRow.readAll(statement, codec: connection.codec, context: "looking sessions up by hash prefix")
         }
     }
 
@@ -212,7 +212,7 @@ extension SQLiteSessionStore {
             statement.bind(includeExpired ? 1 : 0, at: 1)
             statement.bind(now, at: 2)
             while try statement.step("reading every session") {
-                let session = try SessionRow.read(statement)
+                let session = try SessionRow.read(statement, codec: connection.codec)
                 do {
                     try body(session)
                 } catch let error as SessionStoreError {

@@ -40,6 +40,12 @@ extension SQLiteSessionStore {
         /// write fails with ``Sessions/SessionStoreError/Code/readOnly``. For inspecting a file
         /// that cannot or must not be changed (a backup, a read-only mount).
         public var readOnly: Bool
+        /// Hand out session data that is sealed with a key this store does not have as it is
+        /// stored (still sealed), instead of failing with
+        /// ``Sessions/SessionStoreError/Code/decryptionFailed``; message contents read as a
+        /// placeholder naming the key. For tools that list, export or copy a database without
+        /// its keys (`sessionctl` without `--keys`). Never set it for a store that serves requests.
+        public var keepsSealedData: Bool
 
         /// One reader per core, and at least two.
         public static var defaultReaderConnections: Int { max(2, ProcessInfo.processInfo.activeProcessorCount) }
@@ -54,7 +60,8 @@ extension SQLiteSessionStore {
             maxBatchSize: Int = 1024,
             changeLogRetention: Duration = .seconds(600),
             logger: Logger = Logger(label: "sessions.sqlite"),
-            readOnly: Bool = false
+            readOnly: Bool = false,
+            keepsSealedData: Bool = false
         ) {
             self.durability = durability
             self.busyTimeout = busyTimeout
@@ -66,6 +73,7 @@ extension SQLiteSessionStore {
             self.changeLogRetention = changeLogRetention
             self.logger = logger
             self.readOnly = readOnly
+            self.keepsSealedData = keepsSealedData
         }
     }
 }

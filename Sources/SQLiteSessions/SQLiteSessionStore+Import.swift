@@ -74,7 +74,7 @@ extension SQLiteConnection {
         taken.reset()
         guard session.id > 0, !isTaken else { return try insert(session) }
         return try with(.insertSessionWithID) { statement throws(SessionStoreError) in
-            try SessionRow.bindInsert(session, to: statement)
+            try SessionRow.bindInsert(session, to: statement, codec: codec)
             statement.bind(session.id, at: 16)
             try statement.run("importing a session")
             return session.id
@@ -91,7 +91,7 @@ extension SQLiteConnection {
         defer { statement.reset() }
         statement.bind(session.id, at: 1)
         statement.bind(session.userID, at: 2)
-        statement.bind(session.data, at: 3)
+        statement.bind(try codec.seal(session.data), at: 3)
         statement.bind(try SessionRow.encodeMetadata(session.metadata), at: 4)
         statement.bind(session.createdAt.millisecondsSince1970, at: 5)
         statement.bind(session.updatedAt.millisecondsSince1970, at: 6)

@@ -37,7 +37,7 @@ extension SQLiteSessionStore {
             try connection.with(.selectUserSessions) { statement throws(SessionStoreError) in
                 statement.bind(userID, at: 1)
                 statement.bind(now.millisecondsSince1970, at: 2)
-                return try SessionRow.readAll(statement, context: "listing a user's sessions")
+                return try SessionRow.readAll(statement, codec: connection.codec, context: "listing a user's sessions")
             }
         }
     }
@@ -54,7 +54,7 @@ extension SQLiteSessionStore {
                 statement.bind(now.millisecondsSince1970, at: 3)
                 statement.bind(query.limit + 1, at: 4)
                 if let user = query.userID { statement.bind(user, at: 5) }
-                return try SessionRow.readAll(statement, context: "listing sessions")
+                return try SessionRow.readAll(statement, codec: connection.codec, context: "listing sessions")
             }
         }
         let page = Array(sessions.prefix(query.limit))

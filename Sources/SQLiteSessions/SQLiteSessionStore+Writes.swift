@@ -10,13 +10,27 @@ extension SQLiteSessionStore {
         let draft = try policy.validated(draft)
         let token = SessionToken.generate()
         let (policy, origin) = (self.policy, self.origin)
-        let session = try await writer.write { connection throws(SessionStoreError) in
+        let (session, evicted) = try await writer.write { connection throws(SessionStoreError) in
             let now = policy.now
+            var evicted: [TokenHash] = []
+            if let user = draft.userID, policy.maxSessionsPerUser != nil {
+                let live = try connection.with(.selectUserSessions) { statement throws(SessionStoreError) in
+                    statement.bind(user, at: 1)
+                    statement.bind(now.millisecondsSince1970, at: 2)
+                    // Eviction looks at times only: sealed data need not be opened.
+                    return try SessionRow.readAll(statement, codec: .passThrough, context: "counting a user's sessions")
+                }
+                for victim in policy.sessionsToEvict(from: live) {
+                    try connection.deleteSession(id: victim.id)
+                    try connection.logChange(.evicted, sessionID: victim.id, tokenHash: victim.tokenHash, userID: user, at: now, origin: origin)
+                    evicted.append(victim.tokenHash)
+                }
+            }
             let id = try connection.insert(Session.new(id: 0, token: token, draft: draft, policy: policy, now: now))
             try connection.logChange(.created, sessionID: id, tokenHash: token.hash, userID: draft.userID, at: now, origin: origin)
-            return Session.new(id: id, token: token, draft: draft, policy: policy, now: now)
+            return (Session.new(id: id, token: token, draft: draft, policy: policy, now: now), evicted)
         }
-        return IssuedSession(token: token, session: session)
+        return IssuedSession(token: token, session: session, evicted: evicted)
     }
 
     public func save(_ session: Session, expectedVersion: Int64?) async throws -> Session {

@@ -60,12 +60,17 @@ public final class SQLiteSessionStore: SessionStore {
         self.policy = policy
         self.configuration = configuration
         self.origin = Int64.random(in: 1...Int64.max)
+        let codec = StoredDataCodec(encryption: policy.encryption, keepsSealedData: configuration.keepsSealedData)
         self.writer = try GroupCommitWriter(maxBatchSize: configuration.maxBatchSize, logger: configuration.logger) {
             () throws(SessionStoreError) in
-            try Self.openWriter(path: path, configuration: configuration)
+            let connection = try Self.openWriter(path: path, configuration: configuration)
+            connection.codec = codec
+            return connection
         }
         self.readers = ReaderPool(capacity: configuration.readerConnections) { () throws(SessionStoreError) in
-            try Self.openReader(path: path, configuration: configuration)
+            let connection = try Self.openReader(path: path, configuration: configuration)
+            connection.codec = codec
+            return connection
         }
         do {
             try readers.read { connection throws(SessionStoreError) in

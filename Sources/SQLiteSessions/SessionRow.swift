@@ -4,7 +4,7 @@ import Sessions
 /// Moves ``Session`` values in and out of `sessions` rows.
 enum SessionRow {
     /// Reads the row the statement is on; its columns are ``SessionSQL/sessionColumns``.
-    static func read(_ statement: SQLiteStatement) throws(SessionStoreError) -> Session {
+    static func read(_ statement: SQLiteStatement, codec: StoredDataCodec) throws(SessionStoreError) -> Session {
         guard let hash = statement.tokenHash(1) else {
             throw SessionStoreError(.corruptDatabase, "session row \(statement.int64(0)) has a token_hash that is not 32 bytes")
         }
@@ -12,7 +12,7 @@ enum SessionRow {
             id: statement.int64(0),
             tokenHash: hash,
             userID: statement.optionalString(2),
-            data: statement.data(3),
+            data: try codec.open(statement.data(3)),
             metadata: try decodeMetadata(statement.optionalString(4), id: statement.int64(0)),
             createdAt: SessionInstant(millisecondsSince1970: statement.int64(5)),
             updatedAt: SessionInstant(millisecondsSince1970: statement.int64(6)),
@@ -30,19 +30,19 @@ enum SessionRow {
     }
 
     /// Reads every row a query returns.
-    static func readAll(_ statement: SQLiteStatement, context: String) throws(SessionStoreError) -> [Session] {
+    static func readAll(_ statement: SQLiteStatement, codec: StoredDataCodec, context: String) throws(SessionStoreError) -> [Session] {
         var sessions: [Session] = []
         while try statement.step(context) {
-            sessions.append(try read(statement))
+            sessions.append(try read(statement, codec: codec))
         }
         return sessions
     }
 
     /// Binds a new session to ``SessionSQL/insertSession``.
-    static func bindInsert(_ session: Session, to statement: SQLiteStatement) throws(SessionStoreError) {
+    static func bindInsert(_ session: Session, to statement: SQLiteStatement, codec: StoredDataCodec) throws(SessionStoreError) {
         statement.bind(session.tokenHash, at: 1)
         statement.bind(session.userID, at: 2)
-        statement.bind(session.data, at: 3)
+        statement.bind(try codec.seal(session.data), at: 3)
         statement.bind(try encodeMetadata(session.metadata), at: 4)
         statement.bind(session.createdAt.millisecondsSince1970, at: 5)
         statement.bind(session.updatedAt.millisecondsSince1970, at: 6)
@@ -58,11 +58,11 @@ enum SessionRow {
     }
 
     /// Binds a changed session to ``SessionSQL/updateSession``.
-    static func bindUpdate(_ session: Session, to statement: SQLiteStatement) throws(SessionStoreError) {
+    static func bindUpdate(_ session: Session, to statement: SQLiteStatement, codec: StoredDataCodec) throws(SessionStoreError) {
         statement.bind(session.id, at: 1)
         statement.bind(session.tokenHash, at: 2)
         statement.bind(session.userID, at: 3)
-        statement.bind(session.data, at: 4)
+        statement.bind(try codec.seal(session.data), at: 4)
         statement.bind(try encodeMetadata(session.metadata), at: 5)
         statement.bind(session.updatedAt.millisecondsSince1970, at: 6)
         statement.bind(session.lastSeenAt.millisecondsSince1970, at: 7)

@@ -127,6 +127,7 @@ public final class CachedSessionStore: SessionStore {
     public func create(_ draft: SessionDraft) async throws -> IssuedSession {
         let generation = cache.generation
         let issued = try await backing.create(draft)
+        for evicted in issued.evicted { cache.remove(evicted, gone: true) }
         cache.store(issued.session, startedAt: generation)
         return issued
     }
@@ -190,6 +191,21 @@ public final class CachedSessionStore: SessionStore {
         try await backing.purgeExpired(limit: limit)
     }
 
+    public func append(_ message: SessionMessageDraft, to token: SessionToken) async throws -> SessionMessage {
+        do {
+            let stored = try await backing.append(message, to: token)
+            cache.noteUse(token.hash, at: stored.createdAt)
+            return stored
+        } catch let error as SessionStoreError where error.code == .notFound {
+            cache.remove(token.hash, gone: false)
+            throw error
+        }
+    }
+
+    public func messages(for token: SessionToken, last count: Int) async throws -> [SessionMessage]? {
+        try await backing.messages(for: token, last: count)
+    }
+
     public func healthCheck() async -> SessionStoreHealth {
         var health = await backing.healthCheck()
         let stats = cache.stats
@@ -238,5 +254,22 @@ public final class CachedSessionStore: SessionStore {
                 )
             }
         }
+    }
+}
+
+extension CachedSessionStore: SessionChangeFeed {
+    /// The backing store's origin: the cache writes through it. 0 when the backing store keeps no change log.
+    public var changeOrigin: Int64 {
+        (backing as? any SessionChangeFeed)?.changeOrigin ?? 0
+    }
+
+    /// A reader of the backing store's change log, which records every write made through this cache.
+    ///
+    /// - Throws: ``SessionStoreError/Code/configurationError`` when the backing store keeps no change log.
+    public func makeChangeReader() throws -> any SessionChangeReader {
+        guard let feed = backing as? any SessionChangeFeed else {
+            throw SessionStoreError(.configurationError, "\(type(of: backing)) keeps no change log, so a cache in front of it cannot follow its changes or stream events")
+        }
+        return try feed.makeChangeReader()
     }
 }

@@ -13,6 +13,8 @@ public final class InMemorySessionStore: SessionChangeFeed {
         var writes = WriteStats()
         var closed = false
         var changes: InMemoryChangeLog
+        var messages: [Int64: [SessionMessage]] = [:]
+        var nextMessageID: Int64 = 1
 
         func live(_ hash: TokenHash, at now: SessionInstant) -> Session? {
             guard let id = idByHash[hash], let row = rows[id], !row.isExpired(at: now) else { return nil }
@@ -28,6 +30,7 @@ public final class InMemorySessionStore: SessionChangeFeed {
         @discardableResult
         mutating func remove(id: Int64) -> Session? {
             guard let row = rows.removeValue(forKey: id) else { return nil }
+            messages.removeValue(forKey: id)
             idByHash.removeValue(forKey: row.tokenHash)
             if let user = row.userID {
                 idsByUser[user]?.remove(id)
@@ -70,17 +73,26 @@ public final class InMemorySessionStore: SessionChangeFeed {
         let draft = try policy.validated(draft)
         let token = SessionToken.generate()
         let now = policy.now
-        let session = try state.withLock { state throws(SessionStoreError) in
+        let (session, evicted) = try state.withLock { state throws(SessionStoreError) in
             try state.checkOpen()
+            var evicted: [TokenHash] = []
+            if let user = draft.userID, policy.maxSessionsPerUser != nil {
+                let live = (state.idsByUser[user] ?? []).compactMap { state.rows[$0] }.filter { !$0.isExpired(at: now) }
+                for victim in policy.sessionsToEvict(from: live) {
+                    state.remove(id: victim.id)
+                    state.changes.append(.evicted, victim, at: now, origin: changeOrigin)
+                    evicted.append(victim.tokenHash)
+                }
+            }
             let session = Session.new(id: state.nextID, token: token, draft: draft, policy: policy, now: now)
             state.nextID += 1
             state.insert(session)
             state.writes.operations += 1
             state.writes.transactions += 1
             state.changes.append(.created, session, at: now, origin: changeOrigin)
-            return session
+            return (session, evicted)
         }
-        return IssuedSession(token: token, session: session)
+        return IssuedSession(token: token, session: session, evicted: evicted)
     }
 
     public func load(_ token: SessionToken, client: SessionClient?) async throws -> Session? {
@@ -300,6 +312,41 @@ public final class InMemorySessionStore: SessionChangeFeed {
             state.writes.operations += 1
             state.writes.transactions += 1
             return expired.count
+        }
+    }
+
+    public func append(_ message: SessionMessageDraft, to token: SessionToken) async throws -> SessionMessage {
+        try policy.validate(message)
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            guard let row = state.live(token.hash, at: now) else {
+                throw SessionStoreError(.notFound, "session \(token.hash.shortHex) does not exist or has expired; the message was not stored")
+            }
+            if policy.needsTouch(row, at: now) {
+                let touched = row.used(at: now, by: nil)
+                state.rows[row.id] = touched
+                state.changes.append(.touched, touched, at: now, origin: changeOrigin)
+                state.writes.touchesPersisted += 1
+            }
+            let stored = SessionMessage(id: state.nextMessageID, role: message.role, content: message.content, createdAt: now, metadata: message.metadata)
+            state.nextMessageID += 1
+            state.messages[row.id, default: []].append(stored)
+            let overflow = state.messages[row.id]!.count - policy.maxMessagesPerSession
+            if overflow > 0 { state.messages[row.id]!.removeFirst(overflow) }
+            state.writes.operations += 1
+            state.writes.transactions += 1
+            return stored
+        }
+    }
+
+    public func messages(for token: SessionToken, last count: Int) async throws -> [SessionMessage]? {
+        try SessionPolicy.validate(limit: count, name: "count")
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            guard let row = state.live(token.hash, at: now) else { return nil }
+            return Array((state.messages[row.id] ?? []).suffix(count))
         }
     }
 

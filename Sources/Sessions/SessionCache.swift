@@ -298,6 +298,14 @@ final class SessionCache: Sendable {
         }
     }
 
+    /// Extends a cached sliding session's deadline in memory for a use the backing store saw
+    /// (an appended message).
+    func noteUse(_ hash: TokenHash, at now: SessionInstant) {
+        shard(hash).state.withLock { state in
+            _ = state.entries.update(hash) { entry in entry.lastUsed = max(entry.lastUsed, now) }
+        }
+    }
+
     /// Records that persisting a use failed, so a later use tries again.
     func failTouch(_ hash: TokenHash) {
         shard(hash).state.withLock { state in

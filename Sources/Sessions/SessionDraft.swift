@@ -39,10 +39,13 @@ public struct IssuedSession: Sendable {
     public let token: SessionToken
     /// The stored session.
     public let session: Session
+    /// Sessions of the same user removed to respect ``SessionPolicy/maxSessionsPerUser``.
+    public let evicted: [TokenHash]
 
-    public init(token: SessionToken, session: Session) {
+    public init(token: SessionToken, session: Session, evicted: [TokenHash] = []) {
         self.token = token
         self.session = session
+        self.evicted = evicted
     }
 }
 

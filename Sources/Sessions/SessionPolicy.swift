@@ -25,8 +25,27 @@ public struct SessionPolicy: Sendable {
     /// Client addresses and user agents longer than this many UTF-8 bytes are truncated, not
     /// rejected: they come from request headers, and a long header must not block a login. Default 512.
     public var maxClientFieldLength: Int
+    /// The most live sessions one user may have; creating one more removes the user's first
+    /// session in ``evictionOrder``, in the same transaction. Nil for no limit.
+    public var maxSessionsPerUser: Int?
+    /// Which session a new one pushes out when a user is at ``maxSessionsPerUser``.
+    public var evictionOrder: EvictionOrder
+    /// How many messages a session's log keeps; appending one more drops the oldest. Default 1000.
+    public var maxMessagesPerSession: Int
+    /// The largest message content accepted, in UTF-8 bytes. Default 256 KiB.
+    public var maxMessageSize: Int
+    /// Seals session data with AES-GCM before it is stored; nil stores it as it is.
+    public var encryption: SessionEncryption?
     /// Where time comes from.
     public var clock: any SessionClock
+
+    /// Which session gives way to a new one when a user has too many.
+    public enum EvictionOrder: String, Sendable, Hashable, CaseIterable {
+        /// The one created first.
+        case oldestCreated
+        /// The one used least recently.
+        case leastRecentlySeen
+    }
 
     /// Creates a policy.
     ///
@@ -42,6 +61,11 @@ public struct SessionPolicy: Sendable {
         maxUserIDLength: Int = 1024,
         maxMetadataSize: Int = 64 << 10,
         maxClientFieldLength: Int = 512,
+        maxSessionsPerUser: Int? = nil,
+        evictionOrder: EvictionOrder = .oldestCreated,
+        maxMessagesPerSession: Int = 1000,
+        maxMessageSize: Int = 256 << 10,
+        encryption: SessionEncryption? = nil,
         clock: any SessionClock = SystemSessionClock()
     ) {
         self.expiration = expiration
@@ -51,6 +75,11 @@ public struct SessionPolicy: Sendable {
         self.maxUserIDLength = maxUserIDLength
         self.maxMetadataSize = maxMetadataSize
         self.maxClientFieldLength = maxClientFieldLength
+        self.maxSessionsPerUser = maxSessionsPerUser
+        self.evictionOrder = evictionOrder
+        self.maxMessagesPerSession = maxMessagesPerSession
+        self.maxMessageSize = maxMessageSize
+        self.encryption = encryption
         self.clock = clock
     }
 
@@ -95,6 +124,9 @@ public struct SessionPolicy: Sendable {
         try validate(data: draft.data)
         try validate(metadata: draft.metadata)
         try (draft.expiration ?? expiration).validate()
+        if let limit = maxSessionsPerUser, limit < 1 {
+            throw SessionStoreError(.configurationError, "SessionPolicy.maxSessionsPerUser is \(limit); it must be at least 1, or nil for no limit")
+        }
         draft.ip = clipped(draft.ip)
         draft.userAgent = clipped(draft.userAgent)
         return draft
@@ -107,12 +139,19 @@ public struct SessionPolicy: Sendable {
         try validate(metadata: session.metadata)
     }
 
-    /// Checks session data against ``maxDataSize``.
+    /// Checks session data against ``maxDataSize``, and that it does not begin with the bytes
+    /// that mark sealed data (``SessionEncryption/magic``), which no JSON or text begins with.
     public func validate(data: Data) throws(SessionStoreError) {
         guard data.count <= maxDataSize else {
             throw SessionStoreError(
                 .payloadTooLarge,
                 "session data is \(data.count) bytes; the limit is \(maxDataSize) bytes (SessionPolicy.maxDataSize)"
+            )
+        }
+        guard !SessionEncryption.isSealed(data) else {
+            throw SessionStoreError(
+                .invalidArgument,
+                "session data may not begin with the bytes 00 53 45 01, which mark data sealed by SessionEncryption"
             )
         }
     }
@@ -158,6 +197,32 @@ public struct SessionPolicy: Sendable {
         // Never cut a multi-byte character in half: back up to the start of the one at `end`.
         while end > 0 && utf8[end] & 0xC0 == 0x80 { end -= 1 }
         return String(decoding: utf8[..<end], as: UTF8.self)
+    }
+
+    /// Checks a message before it is appended.
+    public func validate(_ message: SessionMessageDraft) throws(SessionStoreError) {
+        guard maxMessagesPerSession >= 1 else {
+            throw SessionStoreError(.configurationError, "SessionPolicy.maxMessagesPerSession is \(maxMessagesPerSession); it must be at least 1")
+        }
+        guard message.content.utf8.count <= maxMessageSize else {
+            throw SessionStoreError(
+                .payloadTooLarge,
+                "message content is \(message.content.utf8.count) bytes; the limit is \(maxMessageSize) (SessionPolicy.maxMessageSize)"
+            )
+        }
+        try validate(metadata: message.metadata)
+    }
+
+    /// The sessions, among a user's live `sessions`, that must go so one more fits under
+    /// ``maxSessionsPerUser``: the first ones in ``evictionOrder``.
+    public func sessionsToEvict(from sessions: [Session]) -> [Session] {
+        guard let limit = maxSessionsPerUser, sessions.count >= limit else { return [] }
+        let ordered: [Session]
+        switch evictionOrder {
+        case .oldestCreated: ordered = sessions.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        case .leastRecentlySeen: ordered = sessions.sorted { ($0.lastSeenAt, $0.id) < ($1.lastSeenAt, $1.id) }
+        }
+        return Array(ordered.prefix(sessions.count - limit + 1))
     }
 
     /// Checks a listing or purge limit.

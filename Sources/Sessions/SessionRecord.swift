@@ -40,7 +40,8 @@ public struct SessionRecord: Codable, Sendable, Hashable {
         id = session.id
         token_hash = session.tokenHash.hex
         user_id = session.userID
-        if let text = String(validating: session.data, as: UTF8.self) {
+        // Sealed data starts with a NUL byte; keep it base64 so no text tool mangles it.
+        if session.data.first != 0, let text = String(validating: session.data, as: UTF8.self) {
             data = text
             data_encoding = nil
         } else {

@@ -106,6 +106,19 @@ public protocol SessionStore: Sendable {
     /// Totals, expiry figures and backend counters.
     func stats() async throws -> SessionStoreStats
 
+    /// Appends a message to the session's log, dropping the oldest beyond
+    /// ``SessionPolicy/maxMessagesPerSession`` in the same step. Appending counts as a use of the
+    /// session (it moves a sliding deadline). The log is deleted with the session and survives rotation.
+    ///
+    /// - Returns: The stored message, with its id and time.
+    /// - Throws: ``SessionStoreError/Code/notFound`` when the session is missing or expired,
+    ///   ``SessionStoreError/Code/payloadTooLarge`` for content over ``SessionPolicy/maxMessageSize``.
+    func append(_ message: SessionMessageDraft, to token: SessionToken) async throws -> SessionMessage
+
+    /// The newest `count` messages of the session's log, oldest first; nil when the session is
+    /// missing or expired. Reading does not count as a use.
+    func messages(for token: SessionToken, last count: Int) async throws -> [SessionMessage]?
+
     /// Deletes up to `limit` expired sessions.
     ///
     /// - Returns: How many were deleted; fewer than `limit` means none are left.

@@ -10,7 +10,9 @@ struct ExportCommand: AsyncParsableCommand {
         abstract: "Write every session as one JSON line each to standard output.",
         discussion: """
             sessionctl export > sessions.jsonl. The lines are read from one consistent snapshot, one \
-            row at a time, so memory stays flat for millions of sessions. Progress goes to standard error.
+            row at a time, so memory stays flat for millions of sessions. Progress goes to standard error. \
+            Sealed data stays sealed (base64) in the export, keys or not, unless --decrypt is given; \
+            import keeps it sealed, so the target needs the same keys.
             """
     )
 
@@ -19,8 +21,14 @@ struct ExportCommand: AsyncParsableCommand {
     @Flag(help: "Leave out sessions that expired but are not purged yet.")
     var activeOnly = false
 
+    @Flag(help: "Write sealed data opened, as plain JSON (needs the keys).")
+    var decrypt = false
+
     func run() async throws {
-        let store = try options.openForReading()
+        if decrypt, try options.encryption() == nil {
+            throw SessionStoreError(.configurationError, "--decrypt needs the keys: pass --keys id:base64,… or set SESSION_ENCRYPTION_KEYS")
+        }
+        let store = try options.openForReading(withKeys: decrypt)
         let total = try await store.count(includeExpired: !activeOnly)
         let progress = ProgressReporter(total: total, on: .standardError)
         var buffer = Data()

@@ -11,35 +11,60 @@ struct StoreOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON for scripts instead of text for people.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Encryption keys, id:base64,… with the current key first (default: $SESSION_ENCRYPTION_KEYS).",
+        discussion: "Without keys, sealed data is shown and exported as it is stored, still sealed.",
+        valueName: "keys"
+    ))
+    var keys: String?
+
+    /// The encryption the keys describe, or nil without keys.
+    func encryption() throws -> SessionEncryption? {
+        guard let text = keys ?? ProcessInfo.processInfo.environment["SESSION_ENCRYPTION_KEYS"], !text.isEmpty else { return nil }
+        return try SessionEncryption(parsing: text)
+    }
+
+    /// The default policy, with the keys.
+    func policy() throws -> SessionPolicy {
+        SessionPolicy(encryption: try encryption())
+    }
+
     var path: String {
         db ?? ProcessInfo.processInfo.environment["SESSION_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "sessions.sqlite"
     }
 
     /// Opens the store for changing it, refusing to create a database that does not exist.
     func open(
-        policy: SessionPolicy = SessionPolicy(),
+        policy: SessionPolicy? = nil,
         durability: SQLiteSessionStore.Durability = .full,
         create: Bool = false
     ) throws -> SQLiteSessionStore {
         if !create { try requireFile() }
-        return try SQLiteSessionStore(path: path, policy: policy, configuration: Self.configuration(durability: durability, readOnly: false))
+        return try SQLiteSessionStore(path: path, policy: policy ?? self.policy(), configuration: Self.configuration(durability: durability, readOnly: false))
     }
 
     /// Opens the store for looking at it: writable when possible (so it is migrated like any
     /// other open), read-only when the file cannot be written (a backup, a read-only mount).
-    func openForReading() throws -> SQLiteSessionStore {
+    ///
+    /// - Parameter withKeys: Open sealed data with the keys; false leaves it sealed.
+    func openForReading(withKeys: Bool = true) throws -> SQLiteSessionStore {
         try requireFile()
+        let policy = withKeys ? try policy() : SessionPolicy()
         do {
-            return try open()
+            return try open(policy: policy)
         } catch let error as SessionStoreError where error.code == .readOnly {
-            return try SQLiteSessionStore(path: path, configuration: Self.configuration(durability: .full, readOnly: true))
+            return try SQLiteSessionStore(path: path, policy: policy, configuration: Self.configuration(durability: .full, readOnly: true))
         }
     }
 
     /// A one-shot command reads each page about once: mapping the file would only make the
-    /// process look bigger, so pages are read into the small page cache instead.
+    /// process look bigger, so pages are read into the small page cache instead. Sealed data
+    /// the command has no key for is passed through still sealed.
     private static func configuration(durability: SQLiteSessionStore.Durability, readOnly: Bool) -> SQLiteSessionStore.Configuration {
-        SQLiteSessionStore.Configuration(durability: durability, readerConnections: 2, memoryMapSize: 0, writerCacheSize: 8 << 20, readOnly: readOnly)
+        SQLiteSessionStore.Configuration(
+            durability: durability, readerConnections: 2, memoryMapSize: 0, writerCacheSize: 8 << 20,
+            readOnly: readOnly, keepsSealedData: true
+        )
     }
 
     private func requireFile() throws {

@@ -19,6 +19,10 @@ import SQLiteSessions
 /// | `SESSION_KEY_PREFIX` | prefix of every Redis key | empty |
 /// | `SESSION_REPLICA_NAME` | this host's name in replication | the host name |
 /// | `SESSION_READ_THROUGH` | `true`: look in Redis for sessions not found locally | `false` |
+/// | `SESSION_ENCRYPTION_KEYS` | `id:base64key,…`: seal session data and messages with AES-256-GCM; the first key is current (`sessionctl keygen` makes one) | off |
+/// | `SESSION_MAX_PER_USER` | the most live sessions per user; one more evicts one | no limit |
+/// | `SESSION_EVICT` | which session gives way: `oldest` (created first) or `idle` (used least recently) | `oldest` |
+/// | `SESSION_MAX_MESSAGES` | messages kept per session's log | 1000 |
 ///
 /// Every value is checked; a bad one is explained in a ``Sessions/SessionStoreError`` with
 /// ``Sessions/SessionStoreError/Code/configurationError``.
@@ -119,7 +123,33 @@ public enum SessionStoreFactory {
         } catch {
             throw SessionStoreError(.configurationError, "SESSION_TTL/SESSION_MAX_AGE: \(error.message)")
         }
+        if let keys = variables["SESSION_ENCRYPTION_KEYS"] {
+            do {
+                policy.encryption = try SessionEncryption(parsing: keys)
+            } catch {
+                throw SessionStoreError(.configurationError, "SESSION_ENCRYPTION_KEYS: \(error.message)")
+            }
+        }
+        policy.maxSessionsPerUser = try variables["SESSION_MAX_PER_USER"].map { text throws(SessionStoreError) in
+            try positive(text, name: "SESSION_MAX_PER_USER")
+        }
+        switch variables["SESSION_EVICT"]?.lowercased() {
+        case nil, "oldest": policy.evictionOrder = .oldestCreated
+        case "idle": policy.evictionOrder = .leastRecentlySeen
+        case let other?:
+            throw SessionStoreError(.configurationError, "SESSION_EVICT=\"\(other)\" must be oldest or idle")
+        }
+        if let text = variables["SESSION_MAX_MESSAGES"] {
+            policy.maxMessagesPerSession = try positive(text, name: "SESSION_MAX_MESSAGES")
+        }
         return policy
+    }
+
+    private static func positive(_ text: String, name: String) throws(SessionStoreError) -> Int {
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value > 0, value <= 1_000_000 else {
+            throw SessionStoreError(.configurationError, "\(name)=\"\(text.prefix(40))\" must be a whole number from 1 to 1000000")
+        }
+        return value
     }
 
     private static func configuration(_ url: String, variable: String) throws(SessionStoreError) -> RedisConfiguration {

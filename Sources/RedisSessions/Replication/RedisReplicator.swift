@@ -259,10 +259,10 @@ public final class RedisReplicator: Service, Sendable {
         for hash in order {
             var formerUsers = users[hash] ?? []
             if let session = stored[hash], !session.isExpired(at: now) {
-                commands += writeCommands(session)
+                commands += try writeCommands(session)
                 if let user = session.userID { formerUsers.remove(user) }
             } else {
-                commands.append(RedisCommand("DEL", .string(configuration.keys.session(hash))))
+                commands.append(RedisCommand("DEL", .string(configuration.keys.session(hash)), .string(configuration.keys.messages(hash))))
             }
             for user in formerUsers.sorted() {
                 commands.append(RedisCommand("SREM", .string(configuration.keys.userSessions(user)), .string(hash.hex)))
@@ -273,14 +273,15 @@ public final class RedisReplicator: Service, Sendable {
         try await execute(commands)
     }
 
-    /// The commands that store one live session and its user-set membership.
-    private func writeCommands(_ session: Session) -> [RedisCommand] {
+    /// The commands that store one live session and its user-set membership. The data is sealed
+    /// with the primary's encryption, so Redis never holds what the file does not.
+    private func writeCommands(_ session: Session) throws(SessionStoreError) -> [RedisCommand] {
         let keys = configuration.keys
         let deadline = RedisCommand.Argument.integer(session.expiresAt.millisecondsSince1970)
         var commands = [
             RedisCommand(
                 "SET", .string(keys.session(session.tokenHash)),
-                .string(SessionRecord(session, source: configuration.name).encoded()), "PXAT", deadline
+                .string(SessionRecord(try primary.policy.sealed(session), source: configuration.name).encoded()), "PXAT", deadline
             ),
         ]
         if let user = session.userID {
@@ -319,7 +320,7 @@ public final class RedisReplicator: Service, Sendable {
         repeat {
             let page = try await primary.list(SessionQuery(includeExpired: false, after: cursor, limit: configuration.batchSize))
             if !page.sessions.isEmpty {
-                try await execute([RedisCommand("MULTI")] + page.sessions.flatMap(writeCommands) + [RedisCommand("EXEC")])
+                try await execute([RedisCommand("MULTI")] + page.sessions.flatMap { session throws(SessionStoreError) in try writeCommands(session) } + [RedisCommand("EXEC")])
             }
             cursor = page.next
         } while cursor != nil
@@ -359,7 +360,7 @@ public final class RedisReplicator: Service, Sendable {
             for orphan in ours where local[orphan.hash].map({ $0.isExpired(at: now) }) ?? true {
                 _ = try await client.run(
                     RedisSessionScripts.remove,
-                    keys: [orphan.key, keys.userSessions(orphan.user ?? "")],
+                    keys: [orphan.key, keys.userSessions(orphan.user ?? ""), keys.messages(orphan.hash)],
                     arguments: [.string(orphan.text), .string(orphan.hash.hex), .string(orphan.user == nil ? "0" : "1")]
                 )
             }

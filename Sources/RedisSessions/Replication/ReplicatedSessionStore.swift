@@ -140,6 +140,15 @@ public final class ReplicatedSessionStore: SessionStore {
         try await primary.purgeExpired(limit: limit)
     }
 
+    /// Appends to the local log. Message logs stay on this host; they are not mirrored to Redis.
+    public func append(_ message: SessionMessageDraft, to token: SessionToken) async throws -> SessionMessage {
+        try await primary.append(message, to: token)
+    }
+
+    public func messages(for token: SessionToken, last count: Int) async throws -> [SessionMessage]? {
+        try await primary.messages(for: token, last: count)
+    }
+
     /// Healthy while SQLite serves and Redis keeps up; degraded, with the backlog, while Redis is
     /// unreachable or far behind (every operation still works); unhealthy only when SQLite fails.
     public func healthCheck() async -> SessionStoreHealth {
@@ -180,5 +189,15 @@ public final class ReplicatedSessionStore: SessionStore {
     public func close() async throws {
         try await primary.close()
         try await redis.close()
+    }
+}
+
+extension ReplicatedSessionStore: SessionChangeFeed {
+    public var changeOrigin: Int64 { primary.changeOrigin }
+
+    /// A reader of the local file's change log: every change this host (and any other process on
+    /// the file) makes, the same log the replicator follows.
+    public func makeChangeReader() throws -> any SessionChangeReader {
+        try primary.makeChangeReader()
     }
 }

@@ -6,7 +6,10 @@ public import Sessions
 /// - `<prefix>session:<hex token hash>`: the session record as JSON, expiring at its deadline (PXAT).
 /// - `<prefix>user_sessions:<user id>`: the set of a user's token hashes; members whose session is
 ///   gone are pruned when read.
-/// - `<prefix>session_ids`: the counter that numbers sessions created through Redis.
+/// - `<prefix>messages:<hex token hash>`: the session's message log, a list of JSON messages that
+///   expires with the session.
+/// - `<prefix>session_ids`, `<prefix>message_ids`: the counters that number sessions and messages
+///   created through Redis.
 /// - `<prefix>replication:<name>`: the last change-log position a replicator applied.
 public struct RedisSessionKeys: Sendable, Hashable {
     /// Prepended to every key, to share one Redis database between applications.
@@ -25,8 +28,17 @@ public struct RedisSessionKeys: Sendable, Hashable {
     /// The key of a user's set of token hashes.
     public func userSessions(_ userID: String) -> String { prefix + "user_sessions:" + userID }
 
+    /// The key of the session's message log.
+    public func messages(_ hash: TokenHash) -> String { prefix + "messages:" + hash.hex }
+
+    /// The prefix of every message-log key, for scripts that derive it from a hash.
+    public var messagesPrefix: String { prefix + "messages:" }
+
     /// The session id counter.
     public var sessionIDs: String { prefix + "session_ids" }
+
+    /// The message id counter.
+    public var messageIDs: String { prefix + "message_ids" }
 
     /// A replicator's applied-position marker.
     public func replicationMarker(_ name: String) -> String { prefix + "replication:" + name }

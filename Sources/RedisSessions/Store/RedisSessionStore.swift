@@ -49,7 +49,17 @@ public final class RedisSessionStore: SessionStore {
     func read(_ hash: TokenHash) async throws(SessionStoreError) -> (text: String, session: Session)? {
         let reply = try await client.send(RedisCommand("GET", .string(keys.session(hash))))
         guard let text = reply.string else { return nil }
-        return (text, try SessionRecord.decode(text).session())
+        return (text, try decodeRecord(text))
+    }
+
+    /// The stored text of `session`: its record, with the data sealed when encryption is on.
+    private func recordText(_ session: Session) throws(SessionStoreError) -> String {
+        SessionRecord(try policy.sealed(session)).encoded()
+    }
+
+    /// The session a stored record holds, its data opened.
+    private func decodeRecord(_ text: String) throws(SessionStoreError) -> Session {
+        try policy.opened(try SessionRecord.decode(text).session())
     }
 
     /// The live session for `hash`, with its record text.
@@ -64,7 +74,7 @@ public final class RedisSessionStore: SessionStore {
         let reply = try await client.send(RedisCommand("MGET", keyNames.map { .string($0) }))
         return (reply.elements ?? []).compactMap { value in
             guard let text = value.string else { return nil }
-            return try? SessionRecord.decode(text).session()
+            return try? decodeRecord(text)
         }
     }
 
@@ -82,9 +92,9 @@ public final class RedisSessionStore: SessionStore {
     private func replace(_ expected: String, old: Session, with new: Session) async throws(SessionStoreError) -> Bool {
         let reply = try await client.run(
             RedisSessionScripts.replace,
-            keys: [keys.session(new.tokenHash), userKey(old), userKey(new)],
+            keys: [keys.session(new.tokenHash), userKey(old), userKey(new), keys.messages(new.tokenHash)],
             arguments: [
-                .string(expected), .string(SessionRecord(new).encoded()), pxat(new), .string(new.tokenHash.hex),
+                .string(expected), .string(try recordText(new)), pxat(new), .string(new.tokenHash.hex),
                 .string(old.userID == nil ? "0" : "1"), .string(new.userID == nil ? "0" : "1"),
             ]
         )
@@ -105,7 +115,7 @@ public final class RedisSessionStore: SessionStore {
     private func remove(_ expected: String, _ session: Session) async throws(SessionStoreError) -> Bool {
         let reply = try await client.run(
             RedisSessionScripts.remove,
-            keys: [keys.session(session.tokenHash), userKey(session)],
+            keys: [keys.session(session.tokenHash), userKey(session), keys.messages(session.tokenHash)],
             arguments: [.string(expected), .string(session.tokenHash.hex), .string(session.userID == nil ? "0" : "1")]
         )
         if reply.integer == 1 { countWrite() }
@@ -144,15 +154,18 @@ public final class RedisSessionStore: SessionStore {
             RedisSessionScripts.create,
             keys: [keys.session(token.hash), userKey(template), keys.sessionIDs],
             arguments: [
-                .string(SessionRecord(template).encoded()), pxat(template), .string(token.hash.hex),
-                .string(template.userID == nil ? "0" : "1"),
+                .string(try recordText(template)), pxat(template), .string(token.hash.hex),
+                .string(template.userID == nil ? "0" : "1"), .string(keys.sessionPrefix), .string(keys.messagesPrefix),
+                .integer(Int64(policy.maxSessionsPerUser ?? 0)), .string(policy.evictionOrder == .leastRecentlySeen ? "seen" : "created"),
+                .integer(now.millisecondsSince1970),
             ]
         )
-        guard let id = reply.integer else {
+        guard let parts = reply.elements, let id = parts.first?.integer else {
             throw SessionStoreError(.protocolError, "Redis answered a create with \(reply) instead of an id")
         }
         countWrite()
-        return IssuedSession(token: token, session: Session.new(id: id, token: token, draft: draft, policy: policy, now: now))
+        let evicted = parts.dropFirst().compactMap { $0.string.flatMap { TokenHash(hex: $0) } }
+        return IssuedSession(token: token, session: Session.new(id: id, token: token, draft: draft, policy: policy, now: now), evicted: evicted)
     }
 
     public func load(_ token: SessionToken, client requester: SessionClient?) async throws -> Session? {
@@ -225,9 +238,12 @@ public final class RedisSessionStore: SessionStore {
             let rotated = current.rotating(to: newToken, at: now)
             let reply = try await client.run(
                 RedisSessionScripts.rename,
-                keys: [keys.session(token.hash), keys.session(newToken.hash), userKey(current)],
+                keys: [
+                    keys.session(token.hash), keys.session(newToken.hash), userKey(current),
+                    keys.messages(token.hash), keys.messages(newToken.hash),
+                ],
                 arguments: [
-                    .string(text), .string(SessionRecord(rotated).encoded()), pxat(rotated),
+                    .string(text), .string(try recordText(rotated)), pxat(rotated),
                     .string(token.hash.hex), .string(newToken.hash.hex), .string(current.userID == nil ? "0" : "1"),
                 ]
             )
@@ -262,7 +278,7 @@ public final class RedisSessionStore: SessionStore {
         let reply = try await client.run(
             RedisSessionScripts.revokeUser,
             keys: [keys.userSessions(userID)],
-            arguments: [.string(keys.sessionPrefix), .string(userID)]
+            arguments: [.string(keys.sessionPrefix), .string(userID), .string(keys.messagesPrefix)]
         )
         let now = policy.now
         return (reply.elements ?? []).count { value in
@@ -356,6 +372,46 @@ public final class RedisSessionStore: SessionStore {
         return purged
     }
 
+    public func append(_ message: SessionMessageDraft, to token: SessionToken) async throws -> SessionMessage {
+        try policy.validate(message)
+        let now = policy.now
+        guard let (text, session) = try await readLive(token.hash, at: now) else {
+            throw SessionStoreError(.notFound, "session \(token.hash.shortHex) does not exist or has expired; the message was not stored")
+        }
+        var deadline = session.expiresAt
+        if policy.needsTouch(session, at: now) {
+            // Appending is a use. A lost race means another writer just stored the session; the append stands.
+            let used = session.used(at: now, by: nil)
+            if try await replace(text, old: session, with: used) { deadline = used.expiresAt }
+        }
+        var stored = SessionMessage(id: 0, role: message.role, content: message.content, createdAt: now, metadata: message.metadata)
+        let reply = try await client.run(
+            RedisSessionScripts.appendMessage,
+            keys: [keys.session(token.hash), keys.messages(token.hash), keys.messageIDs],
+            arguments: [
+                .string(try RedisStoredMessage(stored, encryption: policy.encryption).encoded()),
+                .integer(Int64(policy.maxMessagesPerSession)), .integer(deadline.millisecondsSince1970),
+            ]
+        )
+        guard let id = reply.integer else {
+            throw SessionStoreError(.notFound, "session \(token.hash.shortHex) was deleted while a message was appended")
+        }
+        countWrite()
+        stored.id = id
+        return stored
+    }
+
+    public func messages(for token: SessionToken, last count: Int) async throws -> [SessionMessage]? {
+        try SessionPolicy.validate(limit: count, name: "count")
+        let now = policy.now
+        guard try await readLive(token.hash, at: now) != nil else { return nil }
+        let reply = try await client.send(RedisCommand("LRANGE", .string(keys.messages(token.hash)), .integer(-Int64(count)), -1))
+        return try (reply.elements ?? []).map { value throws(SessionStoreError) in
+            guard let text = value.string else { throw SessionStoreError(.protocolError, "Redis returned a message that is not text") }
+            return try RedisStoredMessage.decode(text).message(encryption: policy.encryption)
+        }
+    }
+
     public func healthCheck() async -> SessionStoreHealth {
         let endpoint = client.configuration.description
         do {
@@ -424,4 +480,63 @@ private struct ScanPosition {
     }
 
     var cursorValue: SessionCursor { SessionCursor(rawValue: "\(cursor)-\(skip)") }
+}
+
+/// A message as the Redis store keeps it in a session's log: JSON, with the content sealed
+/// (base64 in `sealed_content`) when encryption at rest is configured.
+struct RedisStoredMessage: Codable {
+    var id: Int64
+    var role: SessionMessage.Role
+    var content: String?
+    var sealedContent: Data?
+    var createdAt: Int64
+    var metadata: [String: String]
+
+    init(_ message: SessionMessage, encryption: SessionEncryption?) throws(SessionStoreError) {
+        id = message.id
+        role = message.role
+        createdAt = message.createdAt.millisecondsSince1970
+        metadata = message.metadata
+        if let encryption {
+            sealedContent = try encryption.seal(Data(message.content.utf8))
+        } else {
+            content = message.content
+        }
+    }
+
+    func message(encryption: SessionEncryption?) throws(SessionStoreError) -> SessionMessage {
+        let text: String
+        if let sealedContent {
+            guard let opened = String(validating: try SessionEncryption.open(sealedContent, using: encryption), as: UTF8.self) else {
+                throw SessionStoreError(.corruptDatabase, "message \(id) in Redis holds content that is not UTF-8 text")
+            }
+            text = opened
+        } else if let content {
+            text = content
+        } else {
+            throw SessionStoreError(.corruptDatabase, "message \(id) in Redis has no content")
+        }
+        return SessionMessage(id: id, role: role, content: text, createdAt: SessionInstant(millisecondsSince1970: createdAt), metadata: metadata)
+    }
+
+    func encoded() throws(SessionStoreError) -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return String(decoding: try encoder.encode(self), as: UTF8.self)
+        } catch {
+            throw SessionStoreError(.internalError, "encoding a message for Redis failed: \(error)")
+        }
+    }
+
+    static func decode(_ text: String) throws(SessionStoreError) -> RedisStoredMessage {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            return try decoder.decode(RedisStoredMessage.self, from: Data(text.utf8))
+        } catch {
+            throw SessionStoreError(.corruptDatabase, "a message in Redis is not valid JSON of a message: \(error)")
+        }
+    }
 }

@@ -1,0 +1,43 @@
+
+/// One entry of a session's message log: the rolling conversation a chat or AI service keeps per
+/// session (``SessionStore/append(_:to:)``, ``SessionStore/messages(for:last:)``).
+public struct SessionMessage: Sendable, Hashable, Codable {
+    /// Who wrote a message.
+    public enum Role: String, Sendable, Hashable, Codable, CaseIterable {
+        case user
+        case assistant
+        case system
+    }
+
+    /// Increases with each message of the session; unique within the store.
+    public var id: Int64
+    /// Who wrote it.
+    public var role: Role
+    /// The text.
+    public var content: String
+    /// When it was appended.
+    public var createdAt: SessionInstant
+    /// Free-form attributes (model, token counts, tool names...).
+    public var metadata: [String: String]
+
+    public init(id: Int64, role: Role, content: String, createdAt: SessionInstant, metadata: [String: String] = [:]) {
+        self.id = id
+        self.role = role
+        self.content = content
+        self.createdAt = createdAt
+        self.metadata = metadata
+    }
+}
+
+/// A message to append; the store gives it its id and time.
+public struct SessionMessageDraft: Sendable, Hashable {
+    public var role: SessionMessage.Role
+    public var content: String
+    public var metadata: [String: String]
+
+    public init(role: SessionMessage.Role, content: String, metadata: [String: String] = [:]) {
+        self.role = role
+        self.content = content
+        self.metadata = metadata
+    }
+}
