@@ -13,10 +13,14 @@ extension SQLiteConnection {
     }
 
     /// The session with this token hash, expired or not, or nil.
-    func anySession(_ hash: TokenHash) throws(SessionStoreError) -> Session? {
+    ///
+    /// - Parameter codec: How to read the data; the connection's own by default.
+    ///   ``StoredDataCodec/passThrough`` when only the row matters, so a session whose data
+    ///   cannot be opened can still be deleted or copied.
+    func anySession(_ hash: TokenHash, codec: StoredDataCodec? = nil) throws(SessionStoreError) -> Session? {
         try with(.selectByHash) { statement throws(SessionStoreError) in
             statement.bind(hash, at: 1)
-            return try statement.step("loading a session") ? try SessionRow.read(statement, codec: codec) : nil
+            return try statement.step("loading a session") ? try SessionRow.read(statement, codec: codec ?? self.codec) : nil
         }
     }
 

@@ -43,6 +43,11 @@ extension SQLiteSessionStore {
     }
 
     public func list(_ query: SessionQuery) async throws -> SessionPage {
+        try await list(query, codec: nil)
+    }
+
+    /// A page of sessions; `codec` overrides how data is read (nil: the store's own).
+    func list(_ query: SessionQuery, codec: StoredDataCodec?) async throws -> SessionPage {
         try checkOpen()
         try SessionPolicy.validate(limit: query.limit)
         let after = try SessionCursor.decodeID(query.after)
@@ -54,7 +59,7 @@ extension SQLiteSessionStore {
                 statement.bind(now.millisecondsSince1970, at: 3)
                 statement.bind(query.limit + 1, at: 4)
                 if let user = query.userID { statement.bind(user, at: 5) }
-                return try SessionRow.readAll(statement, codec: connection.codec, context: "listing sessions")
+                return try SessionRow.readAll(statement, codec: codec ?? connection.codec, context: "listing sessions")
             }
         }
         let page = Array(sessions.prefix(query.limit))

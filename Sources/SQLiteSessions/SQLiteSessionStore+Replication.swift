@@ -44,15 +44,25 @@ extension SQLiteSessionStore {
     }
 
     /// The stored sessions with these token hashes, expired ones included; absent hashes are left out.
+    ///
+    /// For copying sessions elsewhere (replication): data is returned exactly as stored, so
+    /// data sealed by encryption at rest stays sealed (``Sessions/SessionEncryption/open(_:)``
+    /// opens it) and the copy holds nothing the file does not.
     public func storedSessions(_ hashes: [TokenHash]) async throws -> [TokenHash: Session] {
         try checkOpen()
         return try await read { connection throws(SessionStoreError) in
             var found: [TokenHash: Session] = [:]
             for hash in hashes {
-                if let session = try connection.anySession(hash) { found[hash] = session }
+                if let session = try connection.anySession(hash, codec: .passThrough) { found[hash] = session }
             }
             return found
         }
+    }
+
+    /// A page of sessions like ``list(_:)``, with data exactly as stored (see
+    /// ``storedSessions(_:)``): for copying every session elsewhere.
+    public func storedSessions(_ query: SessionQuery) async throws -> SessionPage {
+        try await list(query, codec: .passThrough)
     }
 
     /// The oldest change-log entry still kept, or nil when the log is empty.

@@ -155,7 +155,7 @@ extension SQLiteSessionStore {
             let now = policy.now
             var deleted = 0
             for hash in hashes {
-                guard let row = try connection.anySession(hash) else { continue }
+                guard let row = try connection.anySession(hash, codec: .passThrough) else { continue }
                 try connection.deleteSession(id: row.id)
                 try connection.logChange(.deleted, sessionID: row.id, tokenHash: hash, userID: row.userID, at: now, origin: origin)
                 if !row.isExpired(at: now) { deleted += 1 }

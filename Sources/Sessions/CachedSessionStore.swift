@@ -125,6 +125,10 @@ public final class CachedSessionStore: SessionStore {
     // MARK: Writes
 
     public func create(_ draft: SessionDraft) async throws -> IssuedSession {
+        if draft.userID != nil, policy.maxSessionsPerUser != nil, policy.evictionOrder == .leastRecentlySeen {
+            // The backing store picks whom to evict by last use: let it see the uses served from memory.
+            await pendingTouches.waitForWorkBegunSoFar()
+        }
         let generation = cache.generation
         let issued = try await backing.create(draft)
         for evicted in issued.evicted { cache.remove(evicted, gone: true) }
@@ -223,7 +227,7 @@ public final class CachedSessionStore: SessionStore {
     /// Loads fail with ``SessionStoreError/Code/closed`` from the start of the call.
     public func close() async throws {
         closed.store(true, ordering: .releasing)
-        await pendingTouches.waitUntilIdle()
+        await pendingTouches.waitForWorkBegunSoFar()
         try await backing.close()
     }
 
@@ -233,17 +237,17 @@ public final class CachedSessionStore: SessionStore {
         }
     }
 
-    /// Waits until every write-back of a use started so far has finished.
+    /// Waits until every write-back of a use started so far has finished (later ones are not waited for).
     public func waitForPendingTouches() async {
-        await pendingTouches.waitUntilIdle()
+        await pendingTouches.waitForWorkBegunSoFar()
     }
 
     /// Writes a use back to the backing store without making the reader wait.
     private func persistUse(_ token: SessionToken, client: SessionClient?) {
-        pendingTouches.begin()
+        let ticket = pendingTouches.begin()
         let (backing, cache, logger, pending) = (self.backing, self.cache, configuration.logger, pendingTouches)
         Task {
-            defer { pending.end() }
+            defer { pending.end(ticket) }
             do {
                 cache.completeTouch(token.hash, with: try await backing.touch(token, expiration: nil, client: client))
             } catch {

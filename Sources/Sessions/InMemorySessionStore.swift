@@ -40,8 +40,10 @@ public final class InMemorySessionStore: SessionChangeFeed {
         }
 
         mutating func replace(_ old: Session, with new: Session) {
+            let log = messages[old.id]
             remove(id: old.id)
             insert(new)
+            messages[new.id] = log
             writes.operations += 1
             writes.transactions += 1
         }

@@ -1,36 +1,54 @@
 import Synchronization
 
-/// Counts work in flight and lets callers wait for it to drain.
+/// Counts work in flight and lets callers wait for it to drain, or for just the work started
+/// before they asked (which new work cannot postpone).
 final class PendingWork: Sendable {
     private struct State {
-        var running = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var nextTicket: UInt64 = 0
+        var running: Set<UInt64> = []
+        /// Each waits until no work with a ticket below its bound runs.
+        var waiters: [(bound: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+
+        func isDone(below bound: UInt64) -> Bool {
+            running.allSatisfy { $0 >= bound }
+        }
     }
 
     private let state = Mutex(State())
 
-    func begin() {
-        state.withLock { $0.running += 1 }
-    }
-
-    func end() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.running -= 1
-            guard state.running == 0 else { return [] }
-            defer { state.waiters = [] }
-            return state.waiters
+    /// Registers work; pass the ticket to ``end(_:)``.
+    func begin() -> UInt64 {
+        state.withLock { state in
+            defer { state.nextTicket += 1 }
+            state.running.insert(state.nextTicket)
+            return state.nextTicket
         }
-        for waiter in waiters { waiter.resume() }
     }
 
-    func waitUntilIdle() async {
+    func end(_ ticket: UInt64) {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.running.remove(ticket)
+            guard !state.waiters.isEmpty else { return [] }
+            var ready: [CheckedContinuation<Void, Never>] = []
+            var waiting: [(bound: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+            for waiter in state.waiters {
+                if state.isDone(below: waiter.bound) { ready.append(waiter.continuation) } else { waiting.append(waiter) }
+            }
+            state.waiters = waiting
+            return ready
+        }
+        for waiter in ready { waiter.resume() }
+    }
+
+    /// Waits until everything begun so far has ended; work begun meanwhile is not waited for.
+    func waitForWorkBegunSoFar() async {
         await withCheckedContinuation { continuation in
-            let idle = state.withLock { state -> Bool in
-                if state.running == 0 { return true }
-                state.waiters.append(continuation)
+            let done = state.withLock { state -> Bool in
+                if state.isDone(below: state.nextTicket) { return true }
+                state.waiters.append((state.nextTicket, continuation))
                 return false
             }
-            if idle { continuation.resume() }
+            if done { continuation.resume() }
         }
     }
 }

@@ -226,14 +226,4 @@ struct ReplicationTests {
         try await hostB.close()
         try await RedisTestServer.deleteKeys(prefix: prefix)
     }
-
-    /// Polls `condition` every 20 ms for up to 30 s.
-    func waitUntil(_ condition: () async throws -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        for _ in 0..<1500 {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("condition not met within 30 s", sourceLocation: sourceLocation)
-        throw CancellationError()
-    }
 }

@@ -237,4 +237,62 @@ struct SessionCtlCommandTests {
         let vacuum = try fixture.json(["vacuum"])
         #expect(vacuum["bytesAfter"] as? Int ?? .max <= vacuum["bytesBefore"] as? Int ?? 0)
     }
+
+    @Test func showsMessagesAndReencryptsWithRotatedKeys() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("sealed.sqlite").path
+        let ctl = try product("sessionctl")
+        let oldKey = try run(ctl, ["keygen", "--id", "old"]).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let newKey = try run(ctl, ["keygen", "--id", "new"]).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(oldKey.hasPrefix("old:") && Data(base64Encoded: String(oldKey.dropFirst(4)))?.count == 32)
+        #expect(try run(ctl, ["keygen", "--id", "bad:id"]).status == 2)
+
+        let store = try SQLiteSessionStore(path: path, policy: SessionPolicy(encryption: try SessionEncryption(parsing: oldKey)))
+        let issued = try await store.create(userID: "zoe", data: Data(#"{"secret":"sealed-value"}"#.utf8), metadata: ["plan": "pro"])
+        _ = try await store.append(SessionMessageDraft(role: .user, content: "what is my plan?"), to: issued.token)
+        _ = try await store.append(SessionMessageDraft(role: .assistant, content: "pro", metadata: ["model": "m-1"]), to: issued.token)
+        try await store.close()
+
+        // Without keys: everything but the sealed data is shown, and the data says what seals it.
+        let keyless = try run(ctl, ["show", issued.token.stringValue, "--db", path], environment: ["SESSION_ENCRYPTION_KEYS": ""])
+        #expect(keyless.status == 0, "\(keyless)")
+        #expect(keyless.standardOutput.contains("sealed with key \"old\""))
+        #expect(!keyless.standardOutput.contains("sealed-value"))
+        #expect(keyless.standardOutput.contains("plan: pro"))
+        // With keys: data and messages in full.
+        let shown = try run(ctl, ["show", issued.token.stringValue, "--db", path, "--json", "--keys", oldKey])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(shown.standardOutput.utf8)) as? [String: Any], "\(shown)")
+        #expect((object["data"] as? String)?.contains("sealed-value") == true, "\(shown.standardOutput)")
+        let messages = try #require(object["messages"] as? [[String: Any]])
+        #expect(messages.map { $0["role"] as? String } == ["user", "assistant"])
+        #expect(messages.map { $0["content"] as? String } == ["what is my plan?", "pro"])
+        #expect(messages.last?["metadata"] as? [String: String] == ["model": "m-1"])
+        let human = try run(ctl, ["show", issued.token.stringValue, "--db", path, "--keys", oldKey])
+        #expect(human.standardOutput.contains("Messages (newest 2)") && human.standardOutput.contains("what is my plan?"))
+
+        // Export keeps data sealed unless asked.
+        let export = try run(ctl, ["export", "--db", path], environment: ["SESSION_ENCRYPTION_KEYS": oldKey])
+        #expect(export.status == 0 && !export.standardOutput.contains("sealed-value") && export.standardOutput.contains("\"data_encoding\":\"base64\""))
+        let decrypted = try run(ctl, ["export", "--db", path, "--decrypt"], environment: ["SESSION_ENCRYPTION_KEYS": oldKey])
+        #expect(decrypted.standardOutput.contains("sealed-value"))
+
+        // Rotate: the new key first, the old one still opens.
+        #expect(try run(ctl, ["reencrypt", "--db", path]).status == 2, "reencrypt without keys is a usage error")
+        let rotated = try run(ctl, ["reencrypt", "--db", path, "--json", "--keys", "\(newKey),\(oldKey)", "--batch", "1"])
+        #expect(rotated.status == 0, "\(rotated)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(rotated.standardOutput.utf8)) as? [String: Any])
+        #expect(report["sessionsRewritten"] as? Int == 1 && report["messagesRewritten"] as? Int == 2)
+        #expect(report["keysInUse"] as? [String: Int] == ["new": 1])
+        let reopened = try SQLiteSessionStore(path: path, policy: SessionPolicy(encryption: try SessionEncryption(parsing: newKey)))
+        #expect(try await reopened.load(issued.token)?.data == Data(#"{"secret":"sealed-value"}"#.utf8))
+        #expect(try await reopened.messages(for: issued.token, last: 5)?.map(\.content) == ["what is my plan?", "pro"])
+        try await reopened.close()
+
+        // And off again.
+        let plain = try run(ctl, ["reencrypt", "--db", path, "--decrypt", "--json", "--keys", newKey])
+        #expect((try JSONSerialization.jsonObject(with: Data(plain.standardOutput.utf8)) as? [String: Any])?["keysInUse"] as? [String: Int] == ["plain": 1])
+        #expect(try sqlite3(path, "SELECT CAST(data AS TEXT) FROM sessions; SELECT content FROM session_messages ORDER BY id;").standardOutput
+            == "{\"secret\":\"sealed-value\"}\nwhat is my plan?\npro\n")
+    }
 }

@@ -8,9 +8,9 @@ import Testing
 struct SessionStoreBehaviourTests {
     // MARK: Create and load
 
-    @Test(arguments: StoreKind.available)
-    func createThenLoadReturnsTheStoredSession(_ kind: StoreKind) async throws {
-        try await withStore(kind) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func createThenLoadReturnsTheStoredSession(_ variant: StoreVariant) async throws {
+        try await withStore(variant) { harness throws in
             let store = harness.store
             let issued = try await store.create(
                 userID: "alice",
@@ -38,18 +38,18 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func unknownTokenLoadsAsNil(_ kind: StoreKind) async throws {
-        try await withStore(kind) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func unknownTokenLoadsAsNil(_ variant: StoreVariant) async throws {
+        try await withStore(variant) { harness throws in
             #expect(try await harness.store.load(SessionToken.generate()) == nil)
             #expect(try await harness.store.exists(SessionToken.generate()) == false)
             #expect(try await harness.store.timeToLive(SessionToken.generate()) == nil)
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func anonymousSessionsAndEmptyDataAreKept(_ kind: StoreKind) async throws {
-        try await withStore(kind) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func anonymousSessionsAndEmptyDataAreKept(_ variant: StoreVariant) async throws {
+        try await withStore(variant) { harness throws in
             let issued = try await harness.store.create()
             let loaded = try #require(try await harness.store.load(issued.token))
             #expect(loaded.userID == nil)
@@ -58,10 +58,10 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func typedCodableConvenience(_ kind: StoreKind) async throws {
+    @Test(arguments: StoreVariant.all)
+    func typedCodableConvenience(_ variant: StoreVariant) async throws {
         struct Cart: Codable, Equatable { var items: [String] }
-        try await withStore(kind) { harness throws in
+        try await withStore(variant) { harness throws in
             let issued = try await harness.store.create(userID: "bob", value: Cart(items: ["book"]))
             #expect(try await harness.store.load(Cart.self, for: issued.token) == Cart(items: ["book"]))
             var session = try #require(try await harness.store.load(issued.token))
@@ -73,9 +73,9 @@ struct SessionStoreBehaviourTests {
 
     // MARK: Expiry
 
-    @Test(arguments: StoreKind.available)
-    func absoluteExpiryEndsExactlyAtTheDeadline(_ kind: StoreKind) async throws {
-        try await withStore(kind, policy: { $0.expiration = .absolute(.seconds(60)) }) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func absoluteExpiryEndsExactlyAtTheDeadline(_ variant: StoreVariant) async throws {
+        try await withStore(variant, policy: { $0.expiration = .absolute(.seconds(60)) }) { harness throws in
             let issued = try await harness.store.create(userID: "u")
             #expect(issued.session.expiresAt == harness.start + .seconds(60))
             harness.clock.advance(by: .milliseconds(59_999))
@@ -88,9 +88,9 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func absoluteExpiryIsNotExtendedByUse(_ kind: StoreKind) async throws {
-        try await withStore(kind, policy: { $0.expiration = .absolute(.seconds(60)) }) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func absoluteExpiryIsNotExtendedByUse(_ variant: StoreVariant) async throws {
+        try await withStore(variant, policy: { $0.expiration = .absolute(.seconds(60)) }) { harness throws in
             let issued = try await harness.store.create()
             for _ in 0..<5 {
                 harness.clock.advance(by: .seconds(10))
@@ -102,9 +102,9 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func idleExpirySlidesWithUse(_ kind: StoreKind) async throws {
-        try await withStore(kind, policy: { $0.expiration = .idle(.seconds(100)); $0.touchInterval = .zero }) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func idleExpirySlidesWithUse(_ variant: StoreVariant) async throws {
+        try await withStore(variant, policy: { $0.expiration = .idle(.seconds(100)); $0.touchInterval = .zero }) { harness throws in
             let issued = try await harness.store.create()
             // Used every 90 s, the session outlives many idle periods.
             for _ in 0..<10 {
@@ -119,9 +119,9 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func touchCoalescingKeepsTheDeadlineAheadOfUse(_ kind: StoreKind) async throws {
-        try await withStore(kind, policy: { $0.expiration = .idle(.seconds(100)); $0.touchInterval = .seconds(10) }) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func touchCoalescingKeepsTheDeadlineAheadOfUse(_ variant: StoreVariant) async throws {
+        try await withStore(variant, policy: { $0.expiration = .idle(.seconds(100)); $0.touchInterval = .seconds(10) }) { harness throws in
             let issued = try await harness.store.create()
             // Used every 5 s for 10 idle periods: every answer's deadline is at least
             // idle - touchInterval ahead, whatever was persisted when.
@@ -139,9 +139,9 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func hybridExpiryIsCappedByTheAbsoluteDeadline(_ kind: StoreKind) async throws {
-        try await withStore(kind, policy: {
+    @Test(arguments: StoreVariant.all)
+    func hybridExpiryIsCappedByTheAbsoluteDeadline(_ variant: StoreVariant) async throws {
+        try await withStore(variant, policy: {
             $0.expiration = .hybrid(idle: .seconds(30), absolute: .seconds(100))
             $0.touchInterval = .zero
         }) { harness throws in
@@ -160,18 +160,18 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func idleSessionExpiresWithoutUse(_ kind: StoreKind) async throws {
-        try await withStore(kind, policy: { $0.expiration = .hybrid(idle: .seconds(30), absolute: .seconds(3600)) }) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func idleSessionExpiresWithoutUse(_ variant: StoreVariant) async throws {
+        try await withStore(variant, policy: { $0.expiration = .hybrid(idle: .seconds(30), absolute: .seconds(3600)) }) { harness throws in
             let issued = try await harness.store.create()
             harness.clock.advance(by: .seconds(30))
             #expect(try await harness.store.load(issued.token) == nil)
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func perSessionExpiryOverridesTheStoreDefault(_ kind: StoreKind) async throws {
-        try await withStore(kind, policy: { $0.expiration = .absolute(.seconds(3600)) }) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func perSessionExpiryOverridesTheStoreDefault(_ variant: StoreVariant) async throws {
+        try await withStore(variant, policy: { $0.expiration = .absolute(.seconds(3600)) }) { harness throws in
             let short = try await harness.store.create(expiration: .absolute(.seconds(10)))
             let long = try await harness.store.create()
             let sliding = try await harness.store.create(expiration: .idle(.seconds(20)))
@@ -184,9 +184,9 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func setExpirationAndTouchReplaceThePolicyFromNow(_ kind: StoreKind) async throws {
-        try await withStore(kind, policy: { $0.expiration = .absolute(.seconds(60)) }) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func setExpirationAndTouchReplaceThePolicyFromNow(_ variant: StoreVariant) async throws {
+        try await withStore(variant, policy: { $0.expiration = .absolute(.seconds(60)) }) { harness throws in
             let issued = try await harness.store.create()
             harness.clock.advance(by: .seconds(50))
             let extended = try #require(try await harness.store.setExpiration(.absolute(.seconds(600)), for: issued.token))
@@ -202,9 +202,9 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func touchPersistsTheUse(_ kind: StoreKind) async throws {
-        try await withStore(kind, policy: { $0.expiration = .idle(.seconds(60)); $0.touchInterval = .seconds(30) }) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func touchPersistsTheUse(_ variant: StoreVariant) async throws {
+        try await withStore(variant, policy: { $0.expiration = .idle(.seconds(60)); $0.touchInterval = .seconds(30) }) { harness throws in
             let issued = try await harness.store.create()
             harness.clock.advance(by: .seconds(1))
             let touched = try #require(try await harness.store.touch(issued.token))
@@ -215,9 +215,9 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func invalidPoliciesAreRejected(_ kind: StoreKind) async throws {
-        try await withStore(kind) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func invalidPoliciesAreRejected(_ variant: StoreVariant) async throws {
+        try await withStore(variant) { harness throws in
             for bad: ExpirationPolicy in [
                 .absolute(.zero), .idle(.seconds(-5)), .hybrid(idle: .seconds(1), absolute: .zero),
                 .absolute(.seconds(Int64.max)), .idle(ExpirationPolicy.maximumLifetime + .seconds(1)),
@@ -233,9 +233,9 @@ struct SessionStoreBehaviourTests {
 
     // MARK: Save
 
-    @Test(arguments: StoreKind.available)
-    func saveUpdatesDataUserAndMetadataAndBumpsTheVersion(_ kind: StoreKind) async throws {
-        try await withStore(kind) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func saveUpdatesDataUserAndMetadataAndBumpsTheVersion(_ variant: StoreVariant) async throws {
+        try await withStore(variant) { harness throws in
             let issued = try await harness.store.create(userID: "alice", data: Data("v1"))
             harness.clock.advance(by: .seconds(3))
             var session = issued.session
@@ -255,9 +255,9 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func saveWithAStaleVersionConflicts(_ kind: StoreKind) async throws {
-        try await withStore(kind) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func saveWithAStaleVersionConflicts(_ variant: StoreVariant) async throws {
+        try await withStore(variant) { harness throws in
             let issued = try await harness.store.create(data: Data("v1"))
             var first = issued.session
             first.data = Data("from request A")
@@ -272,9 +272,9 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func saveNeverResurrectsADeletedSession(_ kind: StoreKind) async throws {
-        try await withStore(kind) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func saveNeverResurrectsADeletedSession(_ variant: StoreVariant) async throws {
+        try await withStore(variant) { harness throws in
             let issued = try await harness.store.create(userID: "carol", data: Data("secret"))
             #expect(try await harness.store.delete(issued.token))
             var session = issued.session
@@ -285,9 +285,9 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func saveDoesNotRenewAnExpiredSession(_ kind: StoreKind) async throws {
-        try await withStore(kind, policy: { $0.expiration = .absolute(.seconds(10)) }) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func saveDoesNotRenewAnExpiredSession(_ variant: StoreVariant) async throws {
+        try await withStore(variant, policy: { $0.expiration = .absolute(.seconds(10)) }) { harness throws in
             let issued = try await harness.store.create()
             harness.clock.advance(by: .seconds(10))
             await expectError(.notFound) { try await harness.store.save(issued.session) }
@@ -295,9 +295,9 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func batchSaveReportsSessionsThatAreGone(_ kind: StoreKind) async throws {
-        try await withStore(kind) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func batchSaveReportsSessionsThatAreGone(_ variant: StoreVariant) async throws {
+        try await withStore(variant) { harness throws in
             let a = try await harness.store.create(data: Data("a"))
             let b = try await harness.store.create(data: Data("b"))
             let c = try await harness.store.create(data: Data("c"))
@@ -314,9 +314,9 @@ struct SessionStoreBehaviourTests {
 
     // MARK: Delete, rotate, users
 
-    @Test(arguments: StoreKind.available)
-    func deleteReportsWhetherTheSessionExisted(_ kind: StoreKind) async throws {
-        try await withStore(kind, policy: { $0.expiration = .absolute(.seconds(10)) }) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func deleteReportsWhetherTheSessionExisted(_ variant: StoreVariant) async throws {
+        try await withStore(variant, policy: { $0.expiration = .absolute(.seconds(10)) }) { harness throws in
             let issued = try await harness.store.create()
             #expect(try await harness.store.delete(issued.token))
             #expect(try await harness.store.delete(issued.token) == false)
@@ -329,9 +329,9 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func batchDeleteCountsLiveSessions(_ kind: StoreKind) async throws {
-        try await withStore(kind) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func batchDeleteCountsLiveSessions(_ variant: StoreVariant) async throws {
+        try await withStore(variant) { harness throws in
             var tokens: [SessionToken] = []
             for _ in 0..<5 { tokens.append(try await harness.store.create().token) }
             #expect(try await harness.store.delete(Array(tokens[0..<3]) + [SessionToken.generate()]) == 3)
@@ -339,9 +339,9 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func rotationIssuesANewTokenAndKillsTheOldOne(_ kind: StoreKind) async throws {
-        try await withStore(kind) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func rotationIssuesANewTokenAndKillsTheOldOne(_ variant: StoreVariant) async throws {
+        try await withStore(variant) { harness throws in
             let issued = try await harness.store.create(userID: "dave", data: Data("cart"), metadata: ["k": "v"])
             harness.clock.advance(by: .seconds(1))
             let rotated = try #require(try await harness.store.rotate(issued.token))
@@ -361,9 +361,9 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func userIndexListsAndRevokesOneUsersSessions(_ kind: StoreKind) async throws {
-        try await withStore(kind, policy: { $0.expiration = .absolute(.seconds(100)) }) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func userIndexListsAndRevokesOneUsersSessions(_ variant: StoreVariant) async throws {
+        try await withStore(variant, policy: { $0.expiration = .absolute(.seconds(100)) }) { harness throws in
             var erin: [IssuedSession] = []
             for _ in 0..<3 {
                 erin.append(try await harness.store.create(userID: "erin"))
@@ -389,9 +389,9 @@ struct SessionStoreBehaviourTests {
 
     // MARK: Listing, counting, stats, purge
 
-    @Test(arguments: StoreKind.available)
-    func listPagesThroughEverySessionOnce(_ kind: StoreKind) async throws {
-        try await withStore(kind, policy: { $0.expiration = .absolute(.seconds(100)) }) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func listPagesThroughEverySessionOnce(_ variant: StoreVariant) async throws {
+        try await withStore(variant, policy: { $0.expiration = .absolute(.seconds(100)) }) { harness throws in
             var ids: [Int64] = []
             for index in 0..<25 {
                 let issued = try await harness.store.create(
@@ -413,7 +413,7 @@ struct SessionStoreBehaviourTests {
             let live = ids.enumerated().filter { !$0.offset.isMultiple(of: 4) }.map(\.element)
             #expect(Set(seen).count == seen.count, "no session is listed twice")
             // Redis lists in SCAN order; every other store in id order.
-            #expect((kind == .redis ? seen.sorted() : seen) == live)
+            #expect((variant.kind == .redis ? seen.sorted() : seen) == live)
 
             let all = try await harness.store.list(SessionQuery(includeExpired: true, limit: 100))
             #expect(all.sessions.map(\.id).sorted() == ids)
@@ -429,9 +429,9 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
-    func countStatsAndPurge(_ kind: StoreKind) async throws {
-        try await withStore(kind, policy: { $0.expiration = .absolute(.seconds(100)) }) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func countStatsAndPurge(_ variant: StoreVariant) async throws {
+        try await withStore(variant, policy: { $0.expiration = .absolute(.seconds(100)) }) { harness throws in
             for index in 0..<10 {
                 _ = try await harness.store.create(
                     userID: "user\(index % 3)",
@@ -457,54 +457,13 @@ struct SessionStoreBehaviourTests {
         }
     }
 
-    // MARK: Bad input
-
-    @Test(arguments: StoreKind.available)
-    func payloadLimitIsInclusive(_ kind: StoreKind) async throws {
-        try await withStore(kind, policy: { $0.maxDataSize = 1024 }) { harness throws in
-            let atLimit = try await harness.store.create(data: Data(repeating: 0x41, count: 1024))
-            #expect(try await harness.store.load(atLimit.token)?.data.count == 1024)
-            await expectError(.payloadTooLarge) { try await harness.store.create(data: Data(repeating: 0x41, count: 1025)) }
-            var session = atLimit.session
-            session.data = Data(repeating: 0x42, count: 1025)
-            await expectError(.payloadTooLarge) { try await harness.store.save(session) }
-            #expect(try await harness.store.load(atLimit.token)?.data.first == 0x41, "the failed save changed nothing")
-        }
-    }
-
-    @Test(arguments: StoreKind.available)
-    func hostileStringsAreStoredVerbatim(_ kind: StoreKind) async throws {
-        try await withStore(kind) { harness throws in
-            let hostile = [
-                "'; DROP TABLE sessions; --", "\"quoted\"", "Robert'); DELETE FROM sessions WHERE ('1'='1",
-                "emoji 🧑‍💻 and RTL \u{202E}txet", String(decoding: [0x66, 0x6F, 0xFF, 0xFE, 0x6F] as [UInt8], as: UTF8.self),
-            ]
-            for text in hostile {
-                let issued = try await harness.store.create(userID: text, data: Data(text), metadata: [text: text])
-                let loaded = try #require(try await harness.store.load(issued.token))
-                #expect(loaded.userID == text)
-                #expect(loaded.metadata == [text: text])
-                #expect(try await harness.store.sessions(forUser: text).count == 1)
-            }
-            #expect(try await harness.store.count() == hostile.count)
-            await expectError(.invalidArgument) { try await harness.store.create(userID: "") }
-            await expectError(.invalidArgument) { try await harness.store.create(userID: String(repeating: "u", count: 1 << 20)) }
-            await expectError(.invalidArgument) { try await harness.store.create(userID: "nul\u{0}byte") }
-            await expectError(.payloadTooLarge) {
-                try await harness.store.create(metadata: ["big": String(repeating: "m", count: 1 << 20)])
-            }
-            let longAgent = String(repeating: "é", count: 10_000)
-            let clipped = try await harness.store.create(client: SessionClient(ip: "::1", userAgent: longAgent))
-            #expect(clipped.session.userAgent?.utf8.count ?? 0 <= 512)
-            #expect(clipped.session.userAgent?.allSatisfy { $0 == "é" } == true)
-        }
-    }
+    // Bad input: see BadInputTests.swift.
 
     // MARK: Lifecycle
 
-    @Test(arguments: StoreKind.available)
-    func healthAndClose(_ kind: StoreKind) async throws {
-        let harness = try StoreHarness.make(kind)
+    @Test(arguments: StoreVariant.all)
+    func healthAndClose(_ variant: StoreVariant) async throws {
+        let harness = try StoreHarness.make(variant)
         let issued = try await harness.store.create()
         #expect(await harness.store.healthCheck().status == .healthy)
         try await harness.store.close()
@@ -515,9 +474,9 @@ struct SessionStoreBehaviourTests {
         try await harness.tearDown()
     }
 
-    @Test(arguments: StoreKind.available)
-    func concurrentWritersAndReadersAgree(_ kind: StoreKind) async throws {
-        try await withStore(kind) { harness throws in
+    @Test(arguments: StoreVariant.all)
+    func concurrentWritersAndReadersAgree(_ variant: StoreVariant) async throws {
+        try await withStore(variant) { harness throws in
             let store = harness.store
             let issued = try await withThrowingTaskGroup(of: IssuedSession.self) { group in
                 for index in 0..<64 {

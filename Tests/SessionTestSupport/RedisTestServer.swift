@@ -49,7 +49,8 @@ public enum RedisTestServer {
         } while cursor != "0"
     }
 
-    /// Every key under `prefix` and its value as text (strings) or sorted members (sets).
+    /// Every key under `prefix` and its value as text (strings), sorted members (sets) or
+    /// elements (lists), each joined with commas.
     public static func dump(prefix: String) async throws -> [String: String] {
         let client = try client()
         defer { client.close() }
@@ -64,12 +65,41 @@ public enum RedisTestServer {
                 if type == "set" {
                     let members = try await client.send(RedisCommand("SMEMBERS", .string(key))).elements ?? []
                     result[key] = members.compactMap(\.string).sorted().joined(separator: ",")
+                } else if type == "list" {
+                    let elements = try await client.send(RedisCommand("LRANGE", .string(key), 0, -1)).elements ?? []
+                    result[key] = elements.compactMap(\.string).joined(separator: ",")
                 } else if let value = try await client.send(RedisCommand("GET", .string(key))).string {
                     result[key] = value
                 }
             }
         } while cursor != "0"
         return result
+    }
+
+    /// What `redis-cli --scan` finds under `prefix`, each key followed by its value as
+    /// `redis-cli` prints it: the view of someone looking at the server from outside.
+    public static func cliDump(prefix: String) throws -> String {
+        guard let url else { throw RedisUnavailable() }
+        let keys = try run("redis-cli", ["-u", url, "--scan", "--pattern", prefix + "*"])
+        guard keys.status == 0 else { throw CLIFailed(result: keys) }
+        var dump = ""
+        for key in keys.standardOutput.split(separator: "\n").map(String.init) {
+            let type = try run("redis-cli", ["-u", url, "TYPE", key]).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+            let command: [String] = switch type {
+            case "set": ["SMEMBERS", key]
+            case "list": ["LRANGE", key, "0", "-1"]
+            default: ["GET", key]
+            }
+            let value = try run("redis-cli", ["-u", url, "--raw"] + command)
+            guard value.status == 0 else { throw CLIFailed(result: value) }
+            dump += "\(key)\n\(value.standardOutput)\n"
+        }
+        return dump
+    }
+
+    public struct CLIFailed: Error, CustomStringConvertible {
+        public var result: ProcessResult
+        public var description: String { "redis-cli failed: \(result)" }
     }
 
     public struct RedisUnavailable: Error, CustomStringConvertible {

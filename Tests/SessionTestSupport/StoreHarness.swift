@@ -26,6 +26,31 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
     }()
 }
 
+/// A store kind with encryption at rest on or off: the behaviour suite runs over every pair.
+public struct StoreVariant: Sendable, CustomTestStringConvertible {
+    public let kind: StoreKind
+    public let encrypted: Bool
+
+    public init(_ kind: StoreKind, encrypted: Bool) {
+        self.kind = kind
+        self.encrypted = encrypted
+    }
+
+    public var testDescription: String { encrypted ? "\(kind.rawValue)+encrypted" : kind.rawValue }
+
+    /// Every available kind, plain and encrypted.
+    public static let all: [StoreVariant] = StoreKind.available.flatMap { [StoreVariant($0, encrypted: false), StoreVariant($0, encrypted: true)] }
+
+    /// The variants whose store streams events (every kind but the Redis-only store).
+    public static let withEvents = all.filter { $0.kind != .redis }
+
+    /// Two fixed test keys; "t2" is current, "t1" an older key still accepted.
+    public static let testEncryption: SessionEncryption = {
+        // Fixed keys: the tests look for what they seal, so they must be reproducible.
+        try! SessionEncryption(parsing: "t2:\(Data(repeating: 0x22, count: 32).base64EncodedString()),t1:\(Data(repeating: 0x11, count: 32).base64EncodedString())")
+    }()
+}
+
 /// A fresh store of one kind, with a clock the test moves by hand and its own temporary files.
 public struct StoreHarness: Sendable {
     public let kind: StoreKind
@@ -34,6 +59,10 @@ public struct StoreHarness: Sendable {
     public let directory: URL?
     /// Where the clock started.
     public let start: SessionInstant
+    /// The SQLite file, for stores that keep one.
+    public var databasePath: String? {
+        directory?.appendingPathComponent("sessions.sqlite").path
+    }
     /// Redis keys of this test, removed at tear-down.
     public let redisPrefix: String?
     private let background: Task<Void, any Error>?
@@ -56,6 +85,13 @@ public struct StoreHarness: Sendable {
         self.start = clock.now
         self.redisPrefix = redisPrefix
         self.background = background
+    }
+
+    public static func make(_ variant: StoreVariant, policy adjust: (inout SessionPolicy) -> Void = { _ in }) throws -> StoreHarness {
+        try make(variant.kind) { policy in
+            if variant.encrypted { policy.encryption = StoreVariant.testEncryption }
+            adjust(&policy)
+        }
     }
 
     public static func make(_ kind: StoreKind, policy adjust: (inout SessionPolicy) -> Void = { _ in }) throws -> StoreHarness {
@@ -121,7 +157,16 @@ public func withStore(
     policy: (inout SessionPolicy) -> Void = { _ in },
     _ body: (StoreHarness) async throws -> Void
 ) async throws {
-    let harness = try StoreHarness.make(kind, policy: policy)
+    try await withStore(StoreVariant(kind, encrypted: false), policy: policy, body)
+}
+
+/// Runs `body` with a fresh store of the variant and always tears it down.
+public func withStore(
+    _ variant: StoreVariant,
+    policy: (inout SessionPolicy) -> Void = { _ in },
+    _ body: (StoreHarness) async throws -> Void
+) async throws {
+    let harness = try StoreHarness.make(variant, policy: policy)
     do {
         try await body(harness)
     } catch {

@@ -11,6 +11,10 @@
 //       Deletes the session; prints "deleted" or "missing".
 //   session-test-peer save DB TOKEN TEXT
 //       Replaces the session's data with TEXT; prints the new version.
+//   session-test-peer create DB USER
+//       Creates a session for USER; prints its token.
+//   session-test-peer rotate DB TOKEN
+//       Rotates the session; prints the new token, or "missing".
 //   session-test-peer replicate DB REDIS-URL NAME PREFIX
 //       Runs a Redis replicator for the database until killed.
 
@@ -100,6 +104,14 @@ func runOnce(_ arguments: [String]) async throws {
         session.data = Data(arguments[3].utf8)
         report(String(try await store.save(session).version))
         try await store.close()
+    case ("create", 3):
+        let store = try SQLiteSessionStore(path: arguments[1])
+        report(try await store.create(userID: arguments[2]).token.stringValue)
+        try await store.close()
+    case ("rotate", 3):
+        let store = try SQLiteSessionStore(path: arguments[1])
+        report(try await store.rotate(SessionToken(arguments[2]))?.token.stringValue ?? "missing")
+        try await store.close()
     case ("replicate", 5):
         let store = try SQLiteSessionStore(path: arguments[1])
         let replicator = RedisReplicator(
@@ -109,7 +121,7 @@ func runOnce(_ arguments: [String]) async throws {
         )
         try await replicator.run()
     default:
-        FileHandle.standardError.write(Data("usage: session-test-peer write-forever DB [full|normal] [TASKS] | delete DB TOKEN | save DB TOKEN TEXT | replicate DB REDIS-URL NAME PREFIX\n".utf8))
+        FileHandle.standardError.write(Data("usage: session-test-peer write-forever DB [full|normal] [TASKS] | delete DB TOKEN | save DB TOKEN TEXT | create DB USER | rotate DB TOKEN | replicate DB REDIS-URL NAME PREFIX\n".utf8))
         exit(2)
     }
 }

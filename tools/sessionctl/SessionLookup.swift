@@ -6,7 +6,7 @@ import SQLiteSessions
 enum SessionLookup {
     static func find(_ argument: String, in store: SQLiteSessionStore) async throws -> Session {
         if let token = try? SessionToken(argument),
-            let session = try await store.storedSessions([token.hash])[token.hash]
+            let session = try await store.sessions(hashPrefix: token.hash.hex, limit: 1).first
         {
             return session
         }

@@ -259,7 +259,7 @@ public final class RedisReplicator: Service, Sendable {
         for hash in order {
             var formerUsers = users[hash] ?? []
             if let session = stored[hash], !session.isExpired(at: now) {
-                commands += try writeCommands(session)
+                commands += writeCommands(session)
                 if let user = session.userID { formerUsers.remove(user) }
             } else {
                 commands.append(RedisCommand("DEL", .string(configuration.keys.session(hash)), .string(configuration.keys.messages(hash))))
@@ -273,15 +273,16 @@ public final class RedisReplicator: Service, Sendable {
         try await execute(commands)
     }
 
-    /// The commands that store one live session and its user-set membership. The data is sealed
-    /// with the primary's encryption, so Redis never holds what the file does not.
-    private func writeCommands(_ session: Session) throws(SessionStoreError) -> [RedisCommand] {
+    /// The commands that store one live session and its user-set membership. `session` holds
+    /// its data as stored (``SQLiteSessions/SQLiteSessionStore/storedSessions(_:)``): sealed
+    /// when the file's is, so Redis never holds what the file does not.
+    private func writeCommands(_ session: Session) -> [RedisCommand] {
         let keys = configuration.keys
         let deadline = RedisCommand.Argument.integer(session.expiresAt.millisecondsSince1970)
         var commands = [
             RedisCommand(
                 "SET", .string(keys.session(session.tokenHash)),
-                .string(SessionRecord(try primary.policy.sealed(session), source: configuration.name).encoded()), "PXAT", deadline
+                .string(SessionRecord(session, source: configuration.name).encoded()), "PXAT", deadline
             ),
         ]
         if let user = session.userID {
@@ -318,9 +319,9 @@ public final class RedisReplicator: Service, Sendable {
         let start = try await primary.lastChangeSequence()
         var cursor: SessionCursor?
         repeat {
-            let page = try await primary.list(SessionQuery(includeExpired: false, after: cursor, limit: configuration.batchSize))
+            let page = try await primary.storedSessions(SessionQuery(includeExpired: false, after: cursor, limit: configuration.batchSize))
             if !page.sessions.isEmpty {
-                try await execute([RedisCommand("MULTI")] + page.sessions.flatMap { session throws(SessionStoreError) in try writeCommands(session) } + [RedisCommand("EXEC")])
+                try await execute([RedisCommand("MULTI")] + page.sessions.flatMap(writeCommands) + [RedisCommand("EXEC")])
             }
             cursor = page.next
         } while cursor != nil

@@ -46,10 +46,13 @@ public final class RedisSessionStore: SessionStore {
     // MARK: Reading records
 
     /// The record stored for `hash` and its exact text, or nil.
-    func read(_ hash: TokenHash) async throws(SessionStoreError) -> (text: String, session: Session)? {
+    ///
+    /// - Parameter opening: Open sealed data; false leaves it sealed, for callers that only
+    ///   need the record's times and user (deleting a session whose data cannot be opened).
+    func read(_ hash: TokenHash, opening: Bool = true) async throws(SessionStoreError) -> (text: String, session: Session)? {
         let reply = try await client.send(RedisCommand("GET", .string(keys.session(hash))))
         guard let text = reply.string else { return nil }
-        return (text, try decodeRecord(text))
+        return (text, opening ? try decodeRecord(text) : try SessionRecord.decode(text).session())
     }
 
     /// The stored text of `session`: its record, with the data sealed when encryption is on.
@@ -68,14 +71,23 @@ public final class RedisSessionStore: SessionStore {
         return found
     }
 
-    /// Sessions for many keys at once (`MGET`), skipping missing and unreadable ones.
-    private func readMany(_ keyNames: [String]) async throws(SessionStoreError) -> [Session] {
+    /// Sessions for many keys at once (`MGET`), skipping keys that vanished meanwhile.
+    ///
+    /// - Parameter opening: Open sealed data, failing on what cannot be read, as a listing in
+    ///   any store does. False for counting: data stays sealed and unreadable records are skipped.
+    private func readMany(_ keyNames: [String], opening: Bool = true) async throws(SessionStoreError) -> [Session] {
         guard !keyNames.isEmpty else { return [] }
         let reply = try await client.send(RedisCommand("MGET", keyNames.map { .string($0) }))
-        return (reply.elements ?? []).compactMap { value in
-            guard let text = value.string else { return nil }
-            return try? decodeRecord(text)
+        var sessions: [Session] = []
+        for value in reply.elements ?? [] {
+            guard let text = value.string else { continue }
+            if opening {
+                sessions.append(try decodeRecord(text))
+            } else if let session = try? SessionRecord.decode(text).session() {
+                sessions.append(session)
+            }
         }
+        return sessions
     }
 
     // MARK: Writing records
@@ -218,7 +230,7 @@ public final class RedisSessionStore: SessionStore {
 
     public func delete(_ token: SessionToken) async throws -> Bool {
         for _ in 0..<Self.maxAttempts {
-            guard let (text, session) = try await read(token.hash) else { return false }
+            guard let (text, session) = try await read(token.hash, opening: false) else { return false }
             if try await remove(text, session) { return !session.isExpired(at: policy.now) }
         }
         throw contention(token.hash)
@@ -451,7 +463,7 @@ public final class RedisSessionStore: SessionStore {
         repeat {
             let step = try await scan(from: cursor)
             cursor = step.next
-            for session in try await readMany(step.keys) { body(session) }
+            for session in try await readMany(step.keys, opening: false) { body(session) }
         } while cursor != "0"
     }
 }
