@@ -99,12 +99,20 @@ let package = Package(
         ),
         .target(
             name: "LocalRedisServer",
+            dependencies: ["ChildProcesses"],
             path: "tools/LocalRedisServer",
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ChildProcesses",
+            dependencies: ["CChildProcess"],
+            path: "tools/ChildProcesses",
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "CChildProcess", path: "tools/CChildProcess"),
+        .target(
             name: "SessionTestSupport",
-            dependencies: ["Sessions", "SQLiteSessions", "RedisSessions"],
+            dependencies: ["Sessions", "SQLiteSessions", "RedisSessions", "ChildProcesses"],
             path: "Tests/SessionTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -115,12 +123,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SQLiteSessionsTests",
-            dependencies: ["Sessions", "SQLiteSessions", "CSQLite", "SessionTestSupport"],
+            dependencies: ["Sessions", "SQLiteSessions", "CSQLite", "SessionTestSupport", "ChildProcesses"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "RedisSessionsTests",
             dependencies: [
+                "ChildProcesses",
                 "LocalRedisServer",
                 "Sessions",
                 "SQLiteSessions",
@@ -133,7 +142,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SessionCtlTests",
-            dependencies: ["Sessions", "SQLiteSessions", "SessionTestSupport"],
+            dependencies: ["Sessions", "SQLiteSessions", "SessionTestSupport", "ChildProcesses"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import LocalRedisServer
 import RedisSessions
@@ -167,15 +168,10 @@ struct ReplicationTests {
         let traffic = TrafficGenerator(primary)
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<6 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: peer)
-            process.arguments = ["replicate", path, redisURL, "killed", prefix]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try ChildProcess(peer, ["replicate", path, redisURL, "killed", prefix])
             try await Task.sleep(for: .milliseconds(Int.random(in: 100...400, using: &generator)))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.signal(SIGKILL)
+            _ = await process.exit()
         }
         let operations = try await traffic.stop()
         #expect(operations > 0, "changes flowed while replicators were being killed")

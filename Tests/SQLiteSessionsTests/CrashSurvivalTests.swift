@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import SessionTestSupport
 import Sessions
@@ -29,19 +30,12 @@ struct CrashSurvivalTests {
 
         for cycle in 0..<20 {
             let durability = cycle.isMultiple(of: 2) ? "full" : "normal"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: writer)
-            process.arguments = ["write-forever", path, durability, "8"]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try ChildProcess(writer, ["write-forever", path, durability, "8"], standardOutput: .pipe)
             try await Task.sleep(for: .milliseconds(Int.random(in: 50...400, using: &generator)))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            #expect(process.terminationReason == .uncaughtSignal, "cycle \(cycle): the writer exited on its own")
+            process.signal(SIGKILL)
+            #expect(await process.exit() == .signalled(SIGKILL), "cycle \(cycle): the writer exited on its own")
 
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let text = String(decoding: try process.collectOutput().output, as: UTF8.self)
             var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             if lines.last?.isEmpty == false { killedMidStream += 1 }
             lines.removeLast()  // empty after the final newline, or a line cut off by the kill

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import SessionTestSupport
 import Sessions
@@ -75,7 +76,7 @@ struct StorageFailureTests {
         try locker.waitUntilLocked()
         // The lock is held by another process; the create waits for it instead of failing.
         let issued = try await store.create(userID: "patient")
-        let result = locker.finish()
+        let result = try locker.finish()
         #expect(result.status == 0, "\(result.standardError)")
         #expect(try await store.load(issued.token)?.userID == "patient")
         #expect(try await store.count() == 1)
@@ -91,7 +92,7 @@ struct StorageFailureTests {
         let locker = try LockingProcess(path: path, seconds: 3)
         try locker.waitUntilLocked()
         await expectError(.busy) { try await store.create() }
-        _ = locker.finish()
+        _ = try locker.finish()
         _ = try await store.create()
         #expect(try await store.count() == 1)
         try await store.close()
@@ -100,21 +101,13 @@ struct StorageFailureTests {
 
 /// A `sqlite3` shell that takes the write lock of a database and holds it for a while.
 final class LockingProcess {
-    private let process = Process()
+    private let process: ChildProcess
     private let path: String
-    private let output = Pipe()
-    private let error = Pipe()
 
     init(path: String, seconds: Int) throws {
         self.path = path
-        let input = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = [path]
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        input.fileHandleForWriting.write(Data("""
+        process = try ChildProcess("sqlite3", [path], standardInput: .pipe, standardOutput: .pipe, standardError: .pipe)
+        try process.finishInput(Array("""
             .timeout 5000
             BEGIN IMMEDIATE;
             INSERT INTO replication_cursors (name, seq, updated_at) VALUES ('lock-holder', 0, 0);
@@ -122,7 +115,6 @@ final class LockingProcess {
             COMMIT;
 
             """.utf8))
-        try input.fileHandleForWriting.close()
     }
 
     /// Returns once another connection can no longer take the write lock.
@@ -140,12 +132,12 @@ final class LockingProcess {
         throw CancellationError()
     }
 
-    func finish() -> ProcessResult {
-        process.waitUntilExit()
+    func finish() throws -> ProcessResult {
+        let (output, error) = try process.collectOutput()
         return ProcessResult(
-            status: process.terminationStatus,
-            standardOutput: String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-            standardError: String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            status: process.wait().status,
+            standardOutput: String(decoding: output, as: UTF8.self),
+            standardError: String(decoding: error, as: UTF8.self)
         )
     }
 }

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import SessionTestSupport
 import Testing
@@ -15,15 +16,10 @@ struct LiveDatabaseTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("live.sqlite").path
 
-        let demo = Process()
-        demo.executableURL = URL(fileURLWithPath: sessionctl)
-        demo.arguments = ["demo", "--db", path, "--users", "400", "--minutes", "5", "--live", "--durability", "normal"]
-        demo.standardOutput = FileHandle.nullDevice
-        demo.standardError = FileHandle.nullDevice
-        try demo.run()
+        let demo = try ChildProcess(sessionctl, ["demo", "--db", path, "--users", "400", "--minutes", "5", "--live", "--durability", "normal"])
         defer {
-            kill(demo.processIdentifier, SIGKILL)
-            demo.waitUntilExit()
+            demo.signal(SIGKILL)
+            _ = demo.wait()
         }
         // Wait until the demo has sessions to work on.
         for _ in 0..<300 {

@@ -1,4 +1,5 @@
 public import Foundation
+import ChildProcesses
 import Testing
 
 /// The outcome of a finished child process.
@@ -27,27 +28,19 @@ public func run(
     input: String? = nil,
     environment: [String: String] = [:]
 ) throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try resolve(executable))
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let output = Pipe()
-    let error = Pipe()
-    let stdin = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    process.standardInput = stdin
-    try process.run()
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try stdin.fileHandleForWriting.close()
-    // Read both pipes to the end before waiting, so a chatty child never blocks on a full pipe.
-    let errorData = AsyncDataReader(error.fileHandleForReading)
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    let child = try ChildProcess(
+        executable,
+        arguments,
+        environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+        standardInput: .pipe,
+        standardOutput: .pipe,
+        standardError: .pipe
+    )
+    let (output, error) = try child.collectOutput(input: Array((input ?? "").utf8))
     return ProcessResult(
-        status: process.terminationStatus,
-        standardOutput: String(decoding: outputData, as: UTF8.self),
-        standardError: String(decoding: errorData.wait(), as: UTF8.self)
+        status: child.wait().status,
+        standardOutput: String(decoding: output, as: UTF8.self),
+        standardError: String(decoding: error, as: UTF8.self)
     )
 }
 
@@ -82,34 +75,4 @@ public struct ProductMissing: Error, CustomStringConvertible {
     public var name: String
     public var directory: String
     public var description: String { "\(name) is not built in \(directory); run `swift build` first (tools/test does)" }
-}
-
-private func resolve(_ executable: String) throws -> String {
-    if executable.hasPrefix("/") { return executable }
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-    for directory in path.split(separator: ":") {
-        let candidate = "\(directory)/\(executable)"
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: executable])
-}
-
-/// Reads a file handle to its end on a background thread.
-private final class AsyncDataReader: @unchecked Sendable {
-    // Safe: `data` is written once by the reading thread before `done` is signalled and read
-    // only after `wait()` has seen that signal.
-    private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ handle: FileHandle) {
-        Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
-            done.signal()
-        }
-    }
-
-    func wait() -> Data {
-        done.wait()
-        return data
-    }
 }

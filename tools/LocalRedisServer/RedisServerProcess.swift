@@ -1,3 +1,4 @@
+import ChildProcesses
 public import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,7 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// The server's working directory (AOF and RDB files live here).
     public let directory: URL
     private let arguments: [String]
-    private var process: Process?
+    private var process: ChildProcess?
 
     /// Starts a server.
     ///
@@ -47,20 +48,20 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// Kills the server with SIGKILL, as a crash would.
     public func kill() {
         guard let process else { return }
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        _ = process.wait()
         self.process = nil
     }
 
     /// Stops the server with SIGTERM (SIGKILL if it is still running two seconds later).
     public func stop() {
         guard let process else { return }
-        Glibc.kill(process.processIdentifier, SIGTERM)
+        process.signal(SIGTERM)
         for _ in 0..<200 where process.isRunning {
             Thread.sleep(forTimeInterval: 0.01)
         }
-        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        _ = process.wait()
         self.process = nil
     }
 
@@ -83,41 +84,26 @@ public final class RedisServerProcess: @unchecked Sendable {
     }
 
     deinit {
-        if let process {
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        // Releasing the ChildProcess kills and reaps a server still running.
+        process = nil
         try? FileManager.default.removeItem(at: directory)
     }
 
     /// The redis-server binary: found on `PATH` (tools/setup installs it).
-    static var executable: String {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for directory in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(directory)/redis-server") {
-            return "\(directory)/redis-server"
-        }
-        return "/usr/bin/redis-server"
-    }
+    static var executable: String { ChildProcess.find("redis-server") ?? "/usr/bin/redis-server" }
 
     /// The process id, while the server runs.
     public var processIdentifier: Int32? { process?.processIdentifier }
 
     /// Starts redis-server and waits until it answers PING; nil when it exited (the port was taken).
-    private static func launch(port: Int, arguments: [String]) throws -> Process? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["--port", String(port)] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+    private static func launch(port: Int, arguments: [String]) throws -> ChildProcess? {
+        let process = try ChildProcess(Self.executable, ["--port", String(port)] + arguments)
         for _ in 0..<100 {
             if !process.isRunning { return nil }
             if Self.answersPing(port: port) { return process }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        return nil
+        return nil  // released: killed and reaped
     }
 
     /// Whether something on the port answers a RESP PING (or asks for authentication).
