@@ -86,6 +86,7 @@ let package = Package(
                 "SQLiteSessions",
                 "RedisSessions",
                 "LocalRedisServer",
+                "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/sessionbench",

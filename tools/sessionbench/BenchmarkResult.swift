@@ -10,6 +10,8 @@ struct BenchmarkResult: Codable, Sendable {
     var p50Microseconds: Double
     var p99Microseconds: Double
     var note: String?
+    /// Figures a workload reports beside its rate (rows written, bytes per session, …).
+    var extra: [String: Double]
 
     init(
         workload: String,
@@ -19,7 +21,8 @@ struct BenchmarkResult: Codable, Sendable {
         operations: Int,
         elapsed: Duration,
         latencies: LatencyRecorder,
-        note: String? = nil
+        note: String? = nil,
+        extra: [String: Double] = [:]
     ) {
         self.workload = workload
         self.store = store
@@ -31,6 +34,7 @@ struct BenchmarkResult: Codable, Sendable {
         self.p50Microseconds = latencies.percentile(0.50).microseconds
         self.p99Microseconds = latencies.percentile(0.99).microseconds
         self.note = note
+        self.extra = extra
     }
 }
 

@@ -31,7 +31,7 @@ struct CacheWorkloads {
                 }
             }
             results.append(BenchmarkResult(
-                workload: "load hit", store: "cached", concurrency: concurrency,
+                workload: label == "all" ? "load hit, all cached" : "load hit", store: "cached", concurrency: concurrency,
                 operations: outcome.operations, elapsed: outcome.elapsed, latencies: outcome.latencies,
                 note: "\(label) of \(count) cached sessions; every 64th timed"
             ))
@@ -49,7 +49,7 @@ struct CacheWorkloads {
         ))
         options.report(results.last!)
         let stats = store.cacheStats
-        print("  cache: \(stats.hits) hits, \(stats.misses) misses, \(stats.touchesPersisted) uses written back")
+        emit("  cache: \(stats.hits) hits, \(stats.misses) misses, \(stats.touchesPersisted) uses written back")
         try await store.close()
     }
 }

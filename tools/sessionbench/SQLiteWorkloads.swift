@@ -19,18 +19,11 @@ struct SQLiteWorkloads {
                 options.report(results.last!)
             }
         }
-        if options.includes("load") {
-            for concurrency in [1, 64] {
-                results.append(try await load(concurrency: concurrency))
-                options.report(results.last!)
-            }
+        if options.includes("load miss") || options.includes("raw") {
+            try await loads(into: &results)
         }
         if options.includes("delete") {
             results.append(try await delete(concurrency: 64))
-            options.report(results.last!)
-        }
-        if options.includes("purge") {
-            results.append(try await purge())
             options.report(results.last!)
         }
     }
@@ -83,21 +76,35 @@ struct SQLiteWorkloads {
         )
     }
 
-    private func load(concurrency: Int) async throws -> BenchmarkResult {
+    /// Loads that miss every cache: the store reading SQLite, then the same lookups as one
+    /// prepared statement on a bare connection, the floor the store's read path is held to.
+    private func loads(into results: inout [BenchmarkResult]) async throws {
         let (store, directory) = try openStore(durability: .normal)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let sessions = try await prefill(store, count: options.sessions)
-        let tokens = sessions.map(\.token)
-        let outcome = try await Measurement.run(concurrency: concurrency, duration: options.duration) { task, iteration in
-            let index = (task &* 104_729 &+ iteration &* 7919) % tokens.count
-            guard try await store.load(tokens[index]) != nil else { throw BenchmarkFailure("a prefilled session did not load") }
+        let tokens = try await prefill(store, count: options.sessions).map(\.token)
+        for concurrency in [1, 64] {
+            let outcome = try await Measurement.run(concurrency: concurrency, duration: options.duration) { task, iteration in
+                let index = (task &* 104_729 &+ iteration &* 7919) % tokens.count
+                guard try await store.load(tokens[index]) != nil else { throw BenchmarkFailure("a prefilled session did not load") }
+            }
+            results.append(BenchmarkResult(
+                workload: "load miss", store: "sqlite", concurrency: concurrency,
+                operations: outcome.operations, elapsed: outcome.elapsed, latencies: outcome.latencies,
+                note: "\(tokens.count) sessions, random keys"
+            ))
+            options.report(results.last!)
         }
-        try await store.close()
-        return BenchmarkResult(
-            workload: "load", store: "sqlite", concurrency: concurrency,
+        let raw = try RawLookup(path: directory.appendingPathComponent("bench.sqlite").path)
+        let outcome = try await Measurement.run(concurrency: 1, duration: options.duration) { _, iteration in
+            guard try raw.find(tokens[(iteration &* 7919) % tokens.count].hash) else { throw BenchmarkFailure("a prefilled row was not found") }
+        }
+        results.append(BenchmarkResult(
+            workload: "load miss", store: "raw statement", concurrency: 1,
             operations: outcome.operations, elapsed: outcome.elapsed, latencies: outcome.latencies,
-            note: "\(tokens.count) sessions, random keys"
-        )
+            note: "the store's SELECT, all 15 columns read; no store"
+        ))
+        options.report(results.last!)
+        try await store.close()
     }
 
     private func delete(concurrency: Int) async throws -> BenchmarkResult {
@@ -113,30 +120,6 @@ struct SQLiteWorkloads {
         return BenchmarkResult(
             workload: "delete", store: "sqlite", concurrency: concurrency, durability: "full",
             operations: outcome.operations, elapsed: outcome.elapsed, latencies: outcome.latencies
-        )
-    }
-
-    private func purge() async throws -> BenchmarkResult {
-        let clock = ManualSessionClock(SystemSessionClock().now)
-        let (store, directory) = try openStore(
-            durability: .full,
-            policy: SessionPolicy(expiration: .absolute(.seconds(60)), clock: clock)
-        )
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let count = options.sessions
-        _ = try await prefill(store, count: count)
-        clock.advance(by: .seconds(61))
-        let start = ContinuousClock.now
-        let purged = try await store.purgeExpired(limit: .max)
-        let elapsed = ContinuousClock.now - start
-        try await store.close()
-        guard purged == count else { throw BenchmarkFailure("purged \(purged) of \(count) expired sessions") }
-        var latencies = LatencyRecorder(capacity: 1)
-        latencies.record(elapsed)
-        return BenchmarkResult(
-            workload: "purge", store: "sqlite", concurrency: 1, durability: "full",
-            operations: purged, elapsed: elapsed, latencies: latencies,
-            note: "rows/s; chunks of \(SQLiteSessionStore.purgeChunkSize)"
         )
     }
 
@@ -157,6 +140,55 @@ struct SQLiteWorkloads {
             return try await group.reduce(into: []) { $0 += $1 }
         }
     }
+}
+
+/// The store's own lookup query as a bare prepared statement: bind the hash and the time, step,
+/// copy out every column. One task uses it.
+final class RawLookup: @unchecked Sendable {
+    // Safe: the benchmark calls `find` from one task at a time (concurrency 1), never in parallel.
+    private let connection: RawConnection
+    private let statement: RawStatement
+
+    init(path: String) throws {
+        connection = try RawConnection(path: path)
+        statement = try connection.prepare("""
+            SELECT id, token_hash, user_id, data, metadata, created_at, updated_at, last_seen_at, \
+            idle_timeout_ms, absolute_expires_at, version, ip, user_agent, last_seen_ip, last_seen_user_agent \
+            FROM sessions WHERE token_hash = ?1 AND expires_at > ?2
+            """)
+    }
+
+    func find(_ hash: TokenHash) throws -> Bool {
+        defer { statement.reset() }
+        hash.withUnsafeBytes { statement.bind($0, at: 1) }
+        statement.bind(Int64(Date().timeIntervalSince1970 * 1000), at: 2)
+        guard try statement.step() else { return false }
+        let row = RawSessionRow(
+            id: statement.int64(0), tokenHash: statement.data(1), userID: statement.string(2),
+            data: statement.data(3), metadata: statement.string(4), createdAt: statement.int64(5),
+            updatedAt: statement.int64(6), lastSeenAt: statement.int64(7), idleTimeout: statement.int64(8),
+            absoluteExpiresAt: statement.int64(9), version: statement.int64(10), ip: statement.string(11),
+            userAgent: statement.string(12), lastSeenIP: statement.string(13), lastSeenUserAgent: statement.string(14)
+        )
+        return blackHole(row)
+    }
+}
+
+/// Every column of a session row, as an application reading the table by hand would hold it.
+struct RawSessionRow {
+    var id: Int64
+    var tokenHash: Data
+    var userID: String?
+    var data: Data
+    var metadata: String?
+    var createdAt, updatedAt, lastSeenAt, idleTimeout, absoluteExpiresAt, version: Int64
+    var ip, userAgent, lastSeenIP, lastSeenUserAgent: String?
+}
+
+/// Keeps the optimizer from dropping work whose result is otherwise unused.
+@inline(never)
+func blackHole<T>(_ value: T) -> Bool {
+    withUnsafePointer(to: value) { UInt(bitPattern: $0) != 0 }
 }
 
 struct BenchmarkFailure: Error, CustomStringConvertible {

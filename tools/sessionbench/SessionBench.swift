@@ -13,37 +13,63 @@ struct SessionBench: AsyncParsableCommand {
     @Flag(help: "Run every workload briefly (seconds in all); for smoke tests.")
     var quick = false
 
+    @Flag(help: "Add 10M sessions to the scaling workloads (minutes, and a few GB of disk).")
+    var large = false
+
     @Option(help: "Seconds per timed workload.")
     var seconds: Double?
 
     @Option(help: "Sessions in the prefilled stores.")
     var sessions: Int?
 
-    @Option(help: "Run only workloads whose name contains this text.")
+    @Option(help: "Run only workloads whose name contains this text (create, load hit, load miss, raw, update, delete, purge, revoke, sliding, memory, encrypt, message, scaling, open, naive, limits, redis, replication).")
     var only: String?
 
-    @Option(help: "Also write the results as JSON to this file.")
+    @Option(help: "Also write the results and goals as JSON to this file.")
     var json: String?
 
     func run() async throws {
         let options = BenchmarkOptions(
             duration: .milliseconds(Int64((seconds ?? (quick ? 0.2 : 3)) * 1000)),
             sessions: sessions ?? (quick ? 2000 : 100_000),
-            only: only
+            only: only,
+            purgeRows: quick ? 5000 : 100_000,
+            memorySessions: quick ? 5000 : 100_000,
+            scaleSizes: quick ? [2000, 20_000] : [10_000, 100_000, 1_000_000] + (large ? [10_000_000] : [])
         )
-        print("sessionbench: \(options.sessions) sessions, \(options.duration) per workload\(quick ? " (quick)" : "")")
+        let started = Date()
+        emit("sessionbench: \(options.sessions) sessions, \(options.duration) per workload\(quick ? " (quick)" : ""), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(started.formatted(.iso8601))")
         var results: [BenchmarkResult] = []
+        try await PeerWorkloads(options: options).limits(into: &results)
         try await SQLiteWorkloads(options: options).run(into: &results)
         try await CacheWorkloads(options: options).run(into: &results)
+        try await PolicyWorkloads(options: options).run(into: &results)
+        try await PeerWorkloads(options: options).run(into: &results)
         try await RedisWorkloads(options: options).run(into: &results)
-        print()
-        print(ResultTable.render(results))
+        try await ScaleWorkloads(options: options).run(into: &results)
+        let goals = Goals.check(results, options: options)
+        emit()
+        emit(ResultTable.render(results, goals: goals))
+        emit()
+        emit("Goals")
+        emit(Goals.render(goals))
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(results).write(to: URL(fileURLWithPath: json))
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            let report = BenchmarkReport(started: started, quick: quick, cores: ProcessInfo.processInfo.activeProcessorCount, results: results, goals: goals)
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
         }
     }
+}
+
+/// What `--json` writes.
+struct BenchmarkReport: Codable {
+    var started: Date
+    var quick: Bool
+    var cores: Int
+    var results: [BenchmarkResult]
+    var goals: [GoalCheck]
 }
 
 /// Settings shared by every workload.
@@ -51,6 +77,12 @@ struct BenchmarkOptions: Sendable {
     var duration: Duration
     var sessions: Int
     var only: String?
+    /// Expired rows the purge workload deletes.
+    var purgeRows: Int
+    /// Sessions cached by the memory workload, at each payload size.
+    var memorySessions: Int
+    /// Stored sessions of the scaling workloads, smallest first.
+    var scaleSizes: [Int]
     /// A typical small session: about 200 bytes of JSON.
     var payload = Data(#"{"cart":["sku-1","sku-2","sku-3"],"theme":"dark","csrf":"3q2+7w8fXJ0kNw1yT2u5mA","flash":null,"locale":"en-GB","step":4,"ab":{"checkout":"B"}}"#.utf8)
 
@@ -66,7 +98,13 @@ struct BenchmarkOptions: Sendable {
     }
 
     func report(_ result: BenchmarkResult) {
-        print("  \(result.workload) \(result.store) c=\(result.concurrency) \(result.durability ?? ""): "
+        emit("  \(result.workload) \(result.store) c=\(result.concurrency) \(result.durability ?? ""): "
             + "\(ResultTable.format(result.opsPerSecond)) ops/s")
     }
+}
+
+/// Writes a line to standard output at once (unbuffered), so progress shows while the benchmark
+/// runs, also when the output goes to a file.
+func emit(_ text: String = "") {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }

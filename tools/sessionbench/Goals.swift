@@ -1,0 +1,102 @@
+import Foundation
+
+/// One speed goal of the project, checked against rows measured in the same run.
+struct GoalCheck: Codable, Sendable {
+    var goal: String
+    var measured: String
+    /// nil when a row it needs was not run (`--only`).
+    var met: Bool?
+    /// The row the goal is about: `workload|store|concurrency|durability`.
+    var row: String
+
+    var mark: String { met.map { $0 ? "✓" : "✗" } ?? "-" }
+}
+
+/// The goals of the benchmark issue, as ratios and bounds over one run's rows.
+enum Goals {
+    static func check(_ results: [BenchmarkResult], options: BenchmarkOptions) -> [GoalCheck] {
+        func row(_ workload: String, _ store: String, _ concurrency: Int, _ durability: String? = nil) -> BenchmarkResult? {
+            results.first { $0.workload == workload && $0.store == store && $0.concurrency == concurrency && (durability == nil || $0.durability == durability) }
+        }
+        func rate(_ value: Double) -> String { "\(ResultTable.format(value))/s" }
+        func ratio(_ value: Double) -> String { String(format: "%.2f×", value) }
+        var checks: [GoalCheck] = []
+        func add(_ goal: String, _ subject: BenchmarkResult?, _ evaluate: (BenchmarkResult) -> (String, Bool?)) {
+            guard let subject else {
+                checks.append(GoalCheck(goal: goal, measured: "not run", met: nil, row: ""))
+                return
+            }
+            let (measured, met) = evaluate(subject)
+            checks.append(GoalCheck(goal: goal, measured: measured, met: met, row: key(subject)))
+        }
+
+        let hit = row("load hit", "cached", 1)
+        add("load hit, 1 thread ≥ 5M/s", hit) { hit in (rate(hit.opsPerSecond), hit.opsPerSecond >= 5_000_000) }
+        add("load hit, 1 thread ≥ 50× Redis store load (AOF always), 1 thread", hit) { hit in
+            guard let redis = row("load", "redis aof=always", 1) else { return ("Redis not run", nil) }
+            let value = hit.opsPerSecond / redis.opsPerSecond
+            return (ratio(value), value >= 50)
+        }
+        add("load miss (SQLite), 1 thread ≥ 0.75× raw prepared-statement lookup", row("load miss", "sqlite", 1)) { miss in
+            guard let raw = row("load miss", "raw statement", 1) else { return ("raw lookup not run", nil) }
+            let value = miss.opsPerSecond / raw.opsPerSecond
+            return (ratio(value), value >= 0.75)
+        }
+        let create64 = row("create", "sqlite", 64, "full")
+        add("create, 64 concurrent, .full ≥ 1.5× Redis store (AOF always), 64 concurrent", create64) { create in
+            guard let redis = row("create", "redis aof=always", 64) else { return ("Redis not run", nil) }
+            let value = create.opsPerSecond / redis.opsPerSecond
+            return (ratio(value), value >= 1.5)
+        }
+        add("create, 64 concurrent, .full ≥ 8× naive SQLite store", create64) { create in
+            guard let naive = row("create", "naive sqlite", 64, "full") else { return ("naive store not run", nil) }
+            let value = create.opsPerSecond / naive.opsPerSecond
+            return (ratio(value), value >= 8)
+        }
+        add("create, 1 task, .full: p50 ≤ 2× one fdatasync", row("create", "sqlite", 1, "full")) { create in
+            guard let sync = row("fdatasync", "limit", 1) else { return ("fdatasync not run", nil) }
+            let value = create.p50Microseconds / sync.p50Microseconds
+            return (String(format: "p50 %.0f µs = %.2f× fdatasync p50 %.0f µs", create.p50Microseconds, value, sync.p50Microseconds), value <= 2)
+        }
+        add("sliding reads: rows written ≤ 1% of loads", row("sliding reads", "cached", 1)) { sliding in
+            let written = sliding.extra["rowsWritten"] ?? .nan
+            let loads = sliding.extra["loads"] ?? .nan
+            return (String(format: "%.2f%%", written * 100 / loads), written <= loads / 100)
+        }
+        add("purge ≥ 100k rows/s", row("purge", "sqlite", 1, "full")) { purge in (rate(purge.opsPerSecond), purge.opsPerSecond >= 100_000) }
+        add("purge: concurrent reader p99 ≤ 2 ms", row("load during purge", "sqlite", 1)) { reader in
+            (String(format: "p99 %.0f µs", reader.p99Microseconds), reader.p99Microseconds <= 2000)
+        }
+        add("open a \(ResultTable.count(options.scaleSizes.last ?? 0))-session file, first load ≤ 50 ms", row("open + first load", "cached", 1)) { open in
+            (String(format: "worst of 5: %.1f ms", open.p99Microseconds / 1000), open.p99Microseconds <= 50_000)
+        }
+        if let smallest = options.scaleSizes.first, let largest = options.scaleSizes.last, smallest < largest {
+            for (workload, store) in [("load miss", "sqlite"), ("load hit", "cached"), ("create", "sqlite")] {
+                let small = row("scaling \(ResultTable.count(smallest)) \(workload)", store, workload == "create" ? 64 : 1)
+                let large = row("scaling \(ResultTable.count(largest)) \(workload)", store, workload == "create" ? 64 : 1)
+                add("\(workload): \(ResultTable.count(smallest)) → \(ResultTable.count(largest)) sessions, per-op cost grows ≤ 2×", large) { large in
+                    guard let small else { return ("smaller size not run", nil) }
+                    let growth = small.opsPerSecond / large.opsPerSecond
+                    return (ratio(growth), growth <= 2)
+                }
+            }
+        }
+        add("memory per cached session ≤ 2× payload bytes (+ fixed overhead)", results.first { $0.extra["slope"] != nil }) { memory in
+            let slope = memory.extra["slope"] ?? .nan
+            let fixed = memory.extra["fixed"] ?? .nan
+            return (String(format: "%.2f bytes per payload byte + %.0f bytes per entry", slope, fixed), slope <= 2)
+        }
+        return checks
+    }
+
+    static func key(_ result: BenchmarkResult) -> String {
+        "\(result.workload)|\(result.store)|\(result.concurrency)|\(result.durability ?? "-")"
+    }
+
+    static func render(_ checks: [GoalCheck]) -> String {
+        let width = checks.map(\.goal.count).max() ?? 0
+        return checks.map { check in
+            "\(check.mark) \(check.goal)\(String(repeating: " ", count: width - check.goal.count))  \(check.measured)"
+        }.joined(separator: "\n")
+    }
+}
