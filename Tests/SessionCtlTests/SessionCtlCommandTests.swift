@@ -33,8 +33,8 @@ struct SessionCtlCommandTests {
 
         func json(_ arguments: [String]) throws -> [String: Any] {
             let result = try ctl(arguments + ["--json"])
-            let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8))
-            return try #require(object as? [String: Any], "\(arguments): \(result.standardOutput) \(result.standardError)")
+            let object = try? JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8))
+            return try #require(object as? [String: Any], "\(arguments): \(result)")
         }
 
         func remove() { try? FileManager.default.removeItem(at: directory) }
