@@ -20,6 +20,20 @@ let package = Package(
         .executable(name: "sessionctl", targets: ["sessionctl"]),
         .executable(name: "sessionbench", targets: ["sessionbench"]),
         .executable(name: "session-test-peer", targets: ["session-test-peer"]),
+        // Framework integrations: each builds only with its trait on (`--traits Hummingbird`), so an
+        // app that uses neither framework never fetches one.
+        .library(name: "HummingbirdSessions", targets: ["HummingbirdSessions"]),
+        .library(name: "HummingbirdSessionsAuth", targets: ["HummingbirdSessionsAuth"]),
+        .executable(name: "sample-site", targets: ["sample-site"]),
+    ],
+    traits: [
+        .trait(name: "Hummingbird", description: "HummingbirdSessions: session middleware, request context and cookies for Hummingbird 2."),
+        .trait(
+            name: "HummingbirdAuth",
+            description: "HummingbirdSessionsAuth: makes a session's user the hummingbird-auth identity; builds the sample site.",
+            enabledTraits: ["Hummingbird"]
+        ),
+        .default(enabledTraits: []),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -28,6 +42,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         .target(
@@ -112,6 +129,44 @@ let package = Package(
         ),
         .target(name: "CChildProcess", path: "tools/CChildProcess"),
         .target(
+            name: "HummingbirdSessions",
+            dependencies: [
+                "Sessions",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
+                .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["Hummingbird"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Hummingbird"])),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HummingbirdSessionsAuth",
+            dependencies: [
+                "Sessions",
+                "HummingbirdSessions",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HummingbirdAuth"])),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth", condition: .when(traits: ["HummingbirdAuth"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["HummingbirdAuth"])),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sample-site",
+            dependencies: [
+                "Sessions",
+                "SQLiteSessions",
+                "RedisSessions",
+                "HummingbirdSessions",
+                "HummingbirdSessionsAuth",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HummingbirdAuth"])),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth", condition: .when(traits: ["HummingbirdAuth"])),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "tools/sample-site",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SessionTestSupport",
             dependencies: ["Sessions", "SQLiteSessions", "RedisSessions", "ChildProcesses"],
             path: "Tests/SessionTestSupport",
@@ -144,6 +199,22 @@ let package = Package(
         .testTarget(
             name: "SessionCtlTests",
             dependencies: ["Sessions", "SQLiteSessions", "SessionTestSupport", "ChildProcesses"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HummingbirdSessionsTests",
+            dependencies: [
+                "Sessions",
+                "SQLiteSessions",
+                "HummingbirdSessions",
+                "HummingbirdSessionsAuth",
+                "SessionTestSupport",
+                "ChildProcesses",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
+                .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth", condition: .when(traits: ["HummingbirdAuth"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Hummingbird"])),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -164,20 +164,34 @@ extension SQLiteSessionStore {
         }
     }
 
-    public func rotate(_ token: SessionToken) async throws -> IssuedSession? {
+    public func rotate(_ token: SessionToken, saving changes: Session?, expectedVersion: Int64?) async throws -> IssuedSession? {
         try checkOpen()
+        if let changes { try policy.validate(changes) }
         let newToken = SessionToken.generate()
         let (policy, origin, hash) = (self.policy, self.origin, token.hash)
         let rotated = try await writer.write { connection throws(SessionStoreError) -> Session? in
             let now = policy.now
             guard let row = try connection.liveSession(hash, at: now) else { return nil }
-            let rotated = row.rotating(to: newToken, at: now)
+            let rotated = try row.rotating(to: newToken, saving: changes, expectedVersion: expectedVersion, at: now)
             try connection.update(rotated)
             try connection.logChange(.rotatedOut, sessionID: row.id, tokenHash: hash, userID: row.userID, at: now, origin: origin)
-            try connection.logChange(.rotated, sessionID: row.id, tokenHash: newToken.hash, userID: row.userID, at: now, origin: origin)
+            try connection.logChange(.rotated, sessionID: row.id, tokenHash: newToken.hash, userID: rotated.userID, at: now, origin: origin)
             return rotated
         }
         return rotated.map { IssuedSession(token: newToken, session: $0) }
+    }
+
+    public func revokeSession(_ hash: TokenHash, ofUser userID: String) async throws -> Bool {
+        try checkOpen()
+        try policy.validate(userID: userID)
+        let (policy, origin) = (self.policy, self.origin)
+        return try await writer.write { connection throws(SessionStoreError) in
+            let now = policy.now
+            guard let row = try connection.anySession(hash, codec: .passThrough), row.userID == userID else { return false }
+            try connection.deleteSession(id: row.id)
+            try connection.logChange(.revoked, sessionID: row.id, tokenHash: hash, userID: userID, at: now, origin: origin)
+            return !row.isExpired(at: now)
+        }
     }
 
     public func deleteSessions(forUser userID: String) async throws -> Int {

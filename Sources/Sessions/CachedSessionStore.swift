@@ -178,10 +178,17 @@ public final class CachedSessionStore: SessionStore {
         return try await backing.delete(tokens)
     }
 
-    public func rotate(_ token: SessionToken) async throws -> IssuedSession? {
-        defer { cache.remove(token.hash, gone: true) }
+    public func rotate(_ token: SessionToken, saving changes: Session?, expectedVersion: Int64?) async throws -> IssuedSession? {
         let generation = cache.generation
-        let rotated = try await backing.rotate(token)
+        let rotated: IssuedSession?
+        do {
+            rotated = try await backing.rotate(token, saving: changes, expectedVersion: expectedVersion)
+        } catch {
+            // A conflict means memory may hold an older version; after any failure, read again.
+            cache.remove(token.hash, gone: false)
+            throw error
+        }
+        cache.remove(token.hash, gone: true)
         if let rotated { cache.store(rotated.session, startedAt: generation) }
         return rotated
     }
@@ -189,6 +196,13 @@ public final class CachedSessionStore: SessionStore {
     public func deleteSessions(forUser userID: String) async throws -> Int {
         defer { cache.removeSessions(ofUser: userID) }
         return try await backing.deleteSessions(forUser: userID)
+    }
+
+    public func revokeSession(_ hash: TokenHash, ofUser userID: String) async throws -> Bool {
+        let revoked = try await backing.revokeSession(hash, ofUser: userID)
+        // Only a session that really was this user's may be remembered as gone.
+        if revoked { cache.remove(hash, gone: true) }
+        return revoked
     }
 
     public func purgeExpired(limit: Int) async throws -> Int {

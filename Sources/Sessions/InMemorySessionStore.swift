@@ -201,13 +201,14 @@ public final class InMemorySessionStore: SessionChangeFeed {
         }
     }
 
-    public func rotate(_ token: SessionToken) async throws -> IssuedSession? {
+    public func rotate(_ token: SessionToken, saving changes: Session?, expectedVersion: Int64?) async throws -> IssuedSession? {
+        if let changes { try policy.validate(changes) }
         let newToken = SessionToken.generate()
         let now = policy.now
         return try state.withLock { state throws(SessionStoreError) in
             try state.checkOpen()
             guard let row = state.live(token.hash, at: now) else { return nil }
-            let rotated = row.rotating(to: newToken, at: now)
+            let rotated = try row.rotating(to: newToken, saving: changes, expectedVersion: expectedVersion, at: now)
             state.replace(row, with: rotated)
             state.changes.append(.rotatedOut, row, at: now, origin: changeOrigin)
             state.changes.append(.rotated, rotated, at: now, origin: changeOrigin)
@@ -241,6 +242,21 @@ public final class InMemorySessionStore: SessionChangeFeed {
             state.writes.operations += 1
             state.writes.transactions += 1
             return deleted
+        }
+    }
+
+    public func revokeSession(_ hash: TokenHash, ofUser userID: String) async throws -> Bool {
+        try policy.validate(userID: userID)
+        let now = policy.now
+        return try state.withLock { state throws(SessionStoreError) in
+            try state.checkOpen()
+            guard let id = state.idByHash[hash], state.rows[id]?.userID == userID, let row = state.remove(id: id) else {
+                return false
+            }
+            state.changes.append(.revoked, row, at: now, origin: changeOrigin)
+            state.writes.operations += 1
+            state.writes.transactions += 1
+            return !row.isExpired(at: now)
         }
     }
 

@@ -44,12 +44,7 @@ extension Session {
         expectedVersion: Int64?,
         at now: SessionInstant
     ) throws(SessionStoreError) -> Session {
-        if let expectedVersion, expectedVersion != version {
-            throw SessionStoreError(
-                .conflict,
-                "session \(tokenHash.shortHex) is at version \(version), not the expected \(expectedVersion)"
-            )
-        }
+        try check(expectedVersion: expectedVersion)
         var saved = with(updatedAt: now, lastSeenAt: now, version: version + 1)
         saved.userID = changes.userID
         saved.data = changes.data
@@ -76,6 +71,35 @@ extension Session {
     /// This stored session after ``SessionStore/rotate(_:)`` gave it `token`.
     public func rotating(to token: SessionToken, at now: SessionInstant) -> Session {
         with(tokenHash: token.hash, updatedAt: now, lastSeenAt: now, version: version + 1)
+    }
+
+    /// This stored session after ``SessionStore/rotate(_:saving:expectedVersion:)`` gave it
+    /// `token` and, when `changes` is given, its user, data and metadata.
+    ///
+    /// - Throws: ``SessionStoreError/Code/conflict`` when `expectedVersion` is given and differs.
+    public func rotating(
+        to token: SessionToken,
+        saving changes: Session?,
+        expectedVersion: Int64?,
+        at now: SessionInstant
+    ) throws(SessionStoreError) -> Session {
+        try check(expectedVersion: expectedVersion)
+        var rotated = rotating(to: token, at: now)
+        if let changes {
+            rotated.userID = changes.userID
+            rotated.data = changes.data
+            rotated.metadata = changes.metadata
+        }
+        return rotated
+    }
+
+    private func check(expectedVersion: Int64?) throws(SessionStoreError) {
+        if let expectedVersion, expectedVersion != version {
+            throw SessionStoreError(
+                .conflict,
+                "session \(tokenHash.shortHex) is at version \(version), not the expected \(expectedVersion)"
+            )
+        }
     }
 }
 

@@ -79,13 +79,24 @@ public protocol SessionStore: Sendable {
     /// - Returns: How many existed.
     func delete(_ tokens: [SessionToken]) async throws -> Int
 
-    /// Gives a session a new token in one atomic step; the old token stops working at once.
+    /// Gives a session a new token in one atomic step, optionally storing changes with it; the old
+    /// token stops working at once.
     ///
-    /// Data, user, metadata and creation time are kept; the version increases. Rotate on login
-    /// and on any privilege change (OWASP Session Management Cheat Sheet).
+    /// Creation time and message log are kept, and so are data, user and metadata unless `changes`
+    /// replaces them; the version increases. Rotate on login and on any privilege change (OWASP
+    /// Session Management Cheat Sheet): passing the session with its new ``Session/userID`` as
+    /// `changes` logs in with one write.
     ///
+    /// - Parameters:
+    ///   - token: The client's current token.
+    ///   - changes: A session whose ``Session/userID``, ``Session/data`` and ``Session/metadata``
+    ///     are stored with the new token; nil keeps the stored ones.
+    ///   - expectedVersion: When given, the rotation happens only if the stored version still equals it.
     /// - Returns: The new token and session, or nil when the old token is missing or expired.
-    func rotate(_ token: SessionToken) async throws -> IssuedSession?
+    /// - Throws: ``SessionStoreError/Code/conflict`` when `expectedVersion` differs;
+    ///   ``SessionStoreError/Code/payloadTooLarge`` or ``SessionStoreError/Code/invalidArgument``
+    ///   for changes a save would refuse.
+    func rotate(_ token: SessionToken, saving changes: Session?, expectedVersion: Int64?) async throws -> IssuedSession?
 
     /// A user's live sessions, oldest first.
     ///
@@ -96,6 +107,12 @@ public protocol SessionStore: Sendable {
     ///
     /// - Returns: How many live sessions were deleted.
     func deleteSessions(forUser userID: String) async throws -> Int
+
+    /// Deletes one of a user's sessions, named by its token hash: "sign out that device" on a page
+    /// that lists ``sessions(forUser:)``. A session of another user, or an anonymous one, is left alone.
+    ///
+    /// - Returns: Whether a live session of `userID` was deleted.
+    func revokeSession(_ hash: TokenHash, ofUser userID: String) async throws -> Bool
 
     /// One page of sessions in a stable order.
     func list(_ query: SessionQuery) async throws -> SessionPage
@@ -168,6 +185,13 @@ extension SessionStore {
     /// Stores a changed session without a version check.
     public func save(_ session: Session) async throws -> Session {
         try await save(session, expectedVersion: nil)
+    }
+
+    /// Gives a session a new token; the old one stops working at once. Data, user and metadata are kept.
+    ///
+    /// - Returns: The new token and session, or nil when the old token is missing or expired.
+    public func rotate(_ token: SessionToken) async throws -> IssuedSession? {
+        try await rotate(token, saving: nil, expectedVersion: nil)
     }
 
     /// Marks a session as used now and persists that.

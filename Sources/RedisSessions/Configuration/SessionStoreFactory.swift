@@ -31,7 +31,10 @@ public enum SessionStoreFactory {
     public struct Setup: Sendable {
         /// The store to use.
         public let store: any SessionStore
-        /// The sweeper, and the replicator when replicating.
+        /// The services the store needs, in the order a `ServiceGroup` wants them: a
+        /// ``Sessions/SessionStoreCloser`` first (shut down last, so it closes the store after the
+        /// others stopped), then the sweeper, then the replicator when replicating. Put the web
+        /// server after them.
         public let services: [any Service]
         /// One line for the startup log: which store, where.
         public let summary: String
@@ -67,7 +70,11 @@ public enum SessionStoreFactory {
             let client = RedisClient(configuration: try configuration(url, variable: "REDIS_URL"))
             let store = RedisSessionStore(client: client, policy: policy, keys: RedisSessionKeys(prefix: prefix))
             let sweeper = SessionSweeper(store: store, configuration: .init(interval: sweepInterval))
-            return Setup(store: store, services: [sweeper], summary: "Redis session store at \(client.configuration)")
+            return Setup(
+                store: store,
+                services: [SessionStoreCloser(store: store), sweeper],
+                summary: "Redis session store at \(client.configuration)"
+            )
         }
 
         let path = variables["SESSION_DB"] ?? "sessions.sqlite"
@@ -104,7 +111,8 @@ public enum SessionStoreFactory {
             store = try CachedSessionStore(wrapping: store)
             summary += ", with a memory cache"
         }
-        services.insert(SessionSweeper(store: store, configuration: .init(interval: sweepInterval)), at: 0)
+        let first: [any Service] = [SessionStoreCloser(store: store), SessionSweeper(store: store, configuration: .init(interval: sweepInterval))]
+        services.insert(contentsOf: first, at: 0)
         return Setup(store: store, services: services, summary: summary)
     }
 

@@ -107,11 +107,11 @@ public final class ReplicatedSessionStore: SessionStore {
         return deleted
     }
 
-    public func rotate(_ token: SessionToken) async throws -> IssuedSession? {
+    public func rotate(_ token: SessionToken, saving changes: Session?, expectedVersion: Int64?) async throws -> IssuedSession? {
         if configuration.readThrough, try await primary.exists(token) == false {
             _ = try await load(token, client: nil)
         }
-        return try await primary.rotate(token)
+        return try await primary.rotate(token, saving: changes, expectedVersion: expectedVersion)
     }
 
     public func sessions(forUser userID: String) async throws -> [Session] {
@@ -122,6 +122,13 @@ public final class ReplicatedSessionStore: SessionStore {
         let local = try await primary.deleteSessions(forUser: userID)
         guard configuration.readThrough else { return local }
         return local + (await bestEffort("revoking a user's sessions in Redis", { try await redis.deleteSessions(forUser: userID) }) ?? 0)
+    }
+
+    public func revokeSession(_ hash: TokenHash, ofUser userID: String) async throws -> Bool {
+        let local = try await primary.revokeSession(hash, ofUser: userID)
+        guard configuration.readThrough else { return local }
+        let remote = await bestEffort("revoking a session in Redis", { try await redis.revokeSession(hash, ofUser: userID) }) ?? false
+        return local || remote
     }
 
     public func list(_ query: SessionQuery) async throws -> SessionPage {

@@ -82,24 +82,24 @@ enum RedisSessionScripts {
         return 1
         """)
 
-    /// KEYS: old session, new session, user set, old message log, new message log. ARGV: expected
-    /// record, new record, PXAT, old hash hex, new hash hex, has-user flag. Returns 1 when renamed,
-    /// 0 when the record changed.
+    /// KEYS: old session, new session, old user set, new user set, old message log, new message
+    /// log. ARGV: expected record, new record, PXAT, old hash hex, new hash hex, old-has-user flag,
+    /// new-has-user flag. Returns 1 when renamed, 0 when the record changed.
     static let rename = RedisScript("""
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
         if not redis.call('SET', KEYS[2], ARGV[2], 'PXAT', ARGV[3], 'NX') then
           return redis.error_reply('a session with the new token hash exists')
         end
         redis.call('DEL', KEYS[1])
-        if redis.call('EXISTS', KEYS[4]) == 1 then
-          redis.call('RENAME', KEYS[4], KEYS[5])
-          redis.call('PEXPIREAT', KEYS[5], ARGV[3])
+        if redis.call('EXISTS', KEYS[5]) == 1 then
+          redis.call('RENAME', KEYS[5], KEYS[6])
+          redis.call('PEXPIREAT', KEYS[6], ARGV[3])
         end
-        if ARGV[6] == '1' then
-          redis.call('SREM', KEYS[3], ARGV[4])
-          redis.call('SADD', KEYS[3], ARGV[5])
-          local at = redis.call('PEXPIRETIME', KEYS[3])
-          if at == -1 or at < tonumber(ARGV[3]) then redis.call('PEXPIREAT', KEYS[3], ARGV[3]) end
+        if ARGV[6] == '1' then redis.call('SREM', KEYS[3], ARGV[4]) end
+        if ARGV[7] == '1' then
+          redis.call('SADD', KEYS[4], ARGV[5])
+          local at = redis.call('PEXPIRETIME', KEYS[4])
+          if at == -1 or at < tonumber(ARGV[3]) then redis.call('PEXPIREAT', KEYS[4], ARGV[3]) end
         end
         return 1
         """)

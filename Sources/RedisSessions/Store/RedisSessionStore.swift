@@ -229,11 +229,19 @@ public final class RedisSessionStore: SessionStore {
     }
 
     public func delete(_ token: SessionToken) async throws -> Bool {
+        try await delete(token.hash) { _ in true }
+    }
+
+    /// Deletes the session stored for `hash` if `condition` holds for it, retrying when another
+    /// writer changed it first.
+    ///
+    /// - Returns: Whether a live session was deleted.
+    private func delete(_ hash: TokenHash, if condition: (Session) -> Bool) async throws(SessionStoreError) -> Bool {
         for _ in 0..<Self.maxAttempts {
-            guard let (text, session) = try await read(token.hash, opening: false) else { return false }
+            guard let (text, session) = try await read(hash, opening: false), condition(session) else { return false }
             if try await remove(text, session) { return !session.isExpired(at: policy.now) }
         }
-        throw contention(token.hash)
+        throw contention(hash)
     }
 
     public func delete(_ tokens: [SessionToken]) async throws -> Int {
@@ -242,21 +250,23 @@ public final class RedisSessionStore: SessionStore {
         return deleted
     }
 
-    public func rotate(_ token: SessionToken) async throws -> IssuedSession? {
+    public func rotate(_ token: SessionToken, saving changes: Session?, expectedVersion: Int64?) async throws -> IssuedSession? {
+        if let changes { try policy.validate(changes) }
         let newToken = SessionToken.generate()
         for _ in 0..<Self.maxAttempts {
             let now = policy.now
             guard let (text, current) = try await readLive(token.hash, at: now) else { return nil }
-            let rotated = current.rotating(to: newToken, at: now)
+            let rotated = try current.rotating(to: newToken, saving: changes, expectedVersion: expectedVersion, at: now)
             let reply = try await client.run(
                 RedisSessionScripts.rename,
                 keys: [
-                    keys.session(token.hash), keys.session(newToken.hash), userKey(current),
+                    keys.session(token.hash), keys.session(newToken.hash), userKey(current), userKey(rotated),
                     keys.messages(token.hash), keys.messages(newToken.hash),
                 ],
                 arguments: [
                     .string(text), .string(try recordText(rotated)), pxat(rotated),
-                    .string(token.hash.hex), .string(newToken.hash.hex), .string(current.userID == nil ? "0" : "1"),
+                    .string(token.hash.hex), .string(newToken.hash.hex),
+                    .string(current.userID == nil ? "0" : "1"), .string(rotated.userID == nil ? "0" : "1"),
                 ]
             )
             if reply.integer == 1 {
@@ -297,6 +307,11 @@ public final class RedisSessionStore: SessionStore {
             guard let text = value.string, let session = try? SessionRecord.decode(text).session() else { return false }
             return !session.isExpired(at: now)
         }
+    }
+
+    public func revokeSession(_ hash: TokenHash, ofUser userID: String) async throws -> Bool {
+        try policy.validate(userID: userID)
+        return try await delete(hash) { $0.userID == userID }
     }
 
     public func list(_ query: SessionQuery) async throws -> SessionPage {

@@ -1,0 +1,47 @@
+#if HummingbirdAuth
+public import Hummingbird
+public import HummingbirdAuth
+public import HummingbirdSessions
+import Sessions
+
+/// Makes the signed-in user of the request's session (``Sessions/Session/userID``) the
+/// request's hummingbird-auth identity, so `IsAuthenticatedMiddleware`, `requireIdentity()`
+/// and authorization policies work with sessions kept in a ``Sessions/SessionStore``.
+///
+/// Add it after ``HummingbirdSessions/SessionStoreMiddleware``:
+///
+/// ```swift
+/// router.add(middleware: try SessionStoreMiddleware(store: store))
+/// router.add(middleware: SessionStoreAuthenticator(context: AuthSessionStoreRequestContext<User>.self) { id, _ in
+///     await users.find(id)
+/// })
+/// ```
+///
+/// The identity is the user the session had when the request arrived; a login during the
+/// request takes effect from the next one.
+public struct SessionStoreAuthenticator<
+    Context: SessionStoreRequestContext & AuthRequestContext,
+    Users: UserSessionRepository<String, Context.Identity>
+>: AuthenticatorMiddleware {
+    public typealias Identity = Context.Identity
+
+    /// Looks users up by the session's user id.
+    public let users: Users
+
+    public init(users: Users, context: Context.Type = Context.self) {
+        self.users = users
+    }
+
+    public init(
+        context: Context.Type = Context.self,
+        getUser: @escaping @Sendable (String, UserRepositoryContext) async throws -> Context.Identity?
+    ) where Users == UserSessionClosureRepository<String, Context.Identity> {
+        self.users = UserSessionClosureRepository(getUser)
+    }
+
+    public func authenticate(request: Request, context: Context) async throws -> Context.Identity? {
+        guard let userID = context.session.stored?.userID else { return nil }
+        return try await users.getUser(from: userID, context: UserRepositoryContext(logger: context.logger))
+    }
+}
+#endif
