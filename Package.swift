@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "HummingbirdSessions", targets: ["HummingbirdSessions"]),
         .library(name: "HummingbirdSessionsAuth", targets: ["HummingbirdSessionsAuth"]),
         .executable(name: "sample-site", targets: ["sample-site"]),
+        .executable(name: "hummingbird-auth-peer", targets: ["hummingbird-auth-peer"]),
     ],
     traits: [
         .trait(name: "Hummingbird", description: "HummingbirdSessions: session middleware, request context and cookies for Hummingbird 2."),
@@ -103,6 +104,7 @@ let package = Package(
                 "SQLiteSessions",
                 "RedisSessions",
                 "LocalRedisServer",
+                "ChildProcesses",
                 "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -150,9 +152,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "SampleShop",
+            dependencies: ["Sessions"],
+            path: "tools/sample-shop",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "sample-site",
             dependencies: [
+                "SampleShop",
                 "Sessions",
                 "SQLiteSessions",
                 "RedisSessions",
@@ -164,6 +173,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "tools/sample-site",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hummingbird-auth-peer",
+            dependencies: [
+                "SampleShop",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HummingbirdAuth"])),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth", condition: .when(traits: ["HummingbirdAuth"])),
+            ],
+            path: "tools/hummingbird-auth-peer",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -206,12 +225,14 @@ let package = Package(
             dependencies: [
                 "Sessions",
                 "SQLiteSessions",
+                "RedisSessions",
                 "HummingbirdSessions",
                 "HummingbirdSessionsAuth",
                 "SessionTestSupport",
                 "ChildProcesses",
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
                 .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
+                .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["Hummingbird"])),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth", condition: .when(traits: ["HummingbirdAuth"])),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Hummingbird"])),
             ],

@@ -28,6 +28,8 @@ struct SessionBenchSmokeTests {
         "scaling 2k load miss|sqlite|1|-", "scaling 2k load hit|cached|1|-", "scaling 2k create|sqlite|64|full",
         "scaling 20k load miss|sqlite|1|-", "scaling 20k load hit|cached|1|-", "scaling 20k create|sqlite|64|full",
         "open + first load|cached|1|-",
+        "http page view|hummingbird + sqlite|32|full", "http cart update|hummingbird + sqlite|32|full", "http login|hummingbird + sqlite|32|full",
+        "http page view|hummingbird-auth memory|32|-", "http cart update|hummingbird-auth memory|32|-", "http login|hummingbird-auth memory|32|-",
     ]
 
     @Test func quickModeProducesEveryRowAndChecksEveryGoal() throws {
@@ -49,7 +51,7 @@ struct SessionBenchSmokeTests {
             #expect((row["operations"] as? Int ?? 0) > 0, "\(row["workload"] ?? "") \(row["store"] ?? "") ran no operations")
         }
         let goals = try #require(object["goals"] as? [[String: Any]])
-        #expect(goals.count == 14)
+        #expect(goals.count == 18)
         for goal in goals {
             #expect(goal["met"] is Bool, "goal \(goal["goal"] ?? "") was not evaluated: \(goal["measured"] ?? "")")
         }

@@ -3,29 +3,8 @@ import Hummingbird
 import HummingbirdAuth
 import HummingbirdSessions
 import HummingbirdSessionsAuth
+import SampleShop
 import Sessions
-
-/// A demo user; the site knows a fixed list and one password for all of them.
-struct DemoUser: Sendable {
-    let id: String
-    let name: String
-
-    static let all: [String: DemoUser] = [
-        "alice": DemoUser(id: "alice", name: "Alice"),
-        "bob": DemoUser(id: "bob", name: "Bob"),
-        "carol": DemoUser(id: "carol", name: "Carol"),
-    ]
-    static let password = "demo"
-}
-
-/// What the session keeps: the cart, anonymous or signed in.
-struct Cart: Codable, Sendable, Equatable {
-    var items: [String: Int] = [:]
-
-    var count: Int { items.values.reduce(0, +) }
-
-    static let catalogue = ["book", "pen", "mug", "lamp"]
-}
 
 enum SampleSite {
     typealias Context = AuthSessionStoreRequestContext<DemoUser>
@@ -51,14 +30,14 @@ enum SampleSite {
 
         router.get("/") { _, context in
             let cart = try context.session.data(as: Cart.self) ?? Cart()
-            return Page.home(user: context.identity, cart: cart)
+            return Page(html: ShopPages.home(user: context.identity, cart: cart))
         }
 
         router.post("/login") { request, context in
             let form = try await URLEncodedFormDecoder().decode(LoginForm.self, from: request, context: context)
             guard let user = DemoUser.all[form.user], form.password == DemoUser.password else {
-                return Page.home(user: nil, cart: try context.session.data(as: Cart.self) ?? Cart(), problem: "Unknown user or wrong password.")
-                    .response(status: .unauthorized)
+                let cart = try context.session.data(as: Cart.self) ?? Cart()
+                return Page(html: ShopPages.home(user: nil, cart: cart, problem: "Unknown user or wrong password.")).response(status: .unauthorized)
             }
             // A new token for this browser: the cookie it had before stops working now.
             try context.session.logIn(userID: user.id)
@@ -66,7 +45,7 @@ enum SampleSite {
         }
 
         router.get("/cart") { _, context in
-            Page.cart(user: context.identity, cart: try context.session.data(as: Cart.self) ?? Cart())
+            Page(html: ShopPages.cart(user: context.identity, cart: try context.session.data(as: Cart.self) ?? Cart()))
         }
 
         router.post("/cart") { request, context in
@@ -75,18 +54,15 @@ enum SampleSite {
             let item = form.item
             let removing = form.action == "remove"
             // Replayed on a fresh read if another tab saved the cart first, so no change is lost.
-            try context.session.updateData(as: Cart.self, default: Cart()) { cart in
-                let quantity = (cart.items[item] ?? 0) + (removing ? -1 : 1)
-                cart.items[item] = quantity > 0 ? quantity : nil
-            }
+            try context.session.updateData(as: Cart.self, default: Cart()) { $0.change(item, removing: removing) }
             return Response.redirect(to: "/cart", type: .normal)
         }
 
         router.get("/sessions") { _, context in
             guard let user = context.identity else { return Response.redirect(to: "/", type: .normal) }
             let devices = try await context.session.sessionsOfUser()
-            return Page.devices(user: user, devices: devices.map { ($0, context.session.isCurrent($0)) }, now: store.policy.now)
-                .response()
+            let rows = devices.map { ($0, context.session.isCurrent($0)) }
+            return Page(html: ShopPages.devices(user: user, devices: rows)).response()
         }
 
         router.post("/sessions/revoke") { request, context in

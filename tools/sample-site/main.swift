@@ -37,7 +37,8 @@ struct Options {
             case "--development-cookie":
                 cookie = .development
             case "--help", "-h":
-                throw UsageError(nil)
+                print(UsageError(nil))
+                exit(0)
             default:
                 throw UsageError("unknown option \(argument)")
             }
@@ -68,7 +69,8 @@ do {
 
 var environment = ProcessInfo.processInfo.environment
 if environment["SESSION_DB"] == nil { environment["SESSION_DB"] = "sample-site.sqlite" }
-let logger = Logger(label: "sample-site")
+var logger = Logger(label: "sample-site")
+logger.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
 let setup: SessionStoreFactory.Setup
 do {
     setup = try SessionStoreFactory.make(environment: environment)

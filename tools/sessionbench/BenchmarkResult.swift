@@ -38,6 +38,34 @@ struct BenchmarkResult: Codable, Sendable {
     }
 }
 
+extension BenchmarkResult {
+    /// A row measured by another program (wrk), which reports its own percentiles.
+    init(
+        workload: String,
+        store: String,
+        concurrency: Int,
+        durability: String? = nil,
+        operations: Int,
+        seconds: Double,
+        p50Microseconds: Double,
+        p99Microseconds: Double,
+        note: String? = nil,
+        extra: [String: Double] = [:]
+    ) {
+        self.workload = workload
+        self.store = store
+        self.concurrency = concurrency
+        self.durability = durability
+        self.operations = operations
+        self.seconds = seconds
+        self.opsPerSecond = Double(operations) / max(seconds, 1e-9)
+        self.p50Microseconds = p50Microseconds
+        self.p99Microseconds = p99Microseconds
+        self.note = note
+        self.extra = extra
+    }
+}
+
 extension Duration {
     var seconds: Double {
         let (seconds, attoseconds) = components

@@ -81,6 +81,23 @@ enum Goals {
                 }
             }
         }
+        let frameworkPeers = [("hummingbird + sqlite", "hummingbird-auth memory", "Hummingbird's own in-memory sessions")]
+        for (ours, peer, peerName) in frameworkPeers {
+            func compared(_ workload: String, _ goal: String, atLeast bound: Double) {
+                add(goal, row(workload, ours, 32)) { mine in
+                    guard let theirs = row(workload, peer, 32) else { return ("\(peerName) not run", nil) }
+                    let value = mine.opsPerSecond / theirs.opsPerSecond
+                    return (String(format: "%@ = %@ vs %@", ratio(value), rate(mine.opsPerSecond), rate(theirs.opsPerSecond)), value >= bound)
+                }
+            }
+            compared("http page view", "HTTP page view, durable SQLite + cache ≥ 0.9× \(peerName)", atLeast: 0.9)
+            add("HTTP page view (\(ours)): store rows written ≤ 1% of page views", row("http page view", ours, 32)) { view in
+                let written = view.extra["rowsWritten"] ?? .nan
+                return (String(format: "%.0f rows for %d views (%.2f%%)", written, view.operations, written * 100 / Double(max(view.operations, 1))), written <= Double(view.operations) / 100)
+            }
+            compared("http cart update", "HTTP cart update, .full ≥ 0.8× \(peerName)", atLeast: 0.8)
+            compared("http login", "HTTP login, .full ≥ 0.8× \(peerName)", atLeast: 0.8)
+        }
         add("memory per cached session ≤ 2× payload bytes (+ fixed overhead)", results.first { $0.extra["slope"] != nil }) { memory in
             let slope = memory.extra["slope"] ?? .nan
             let fixed = memory.extra["fixed"] ?? .nan

@@ -19,10 +19,13 @@ struct SessionBench: AsyncParsableCommand {
     @Option(help: "Seconds per timed workload.")
     var seconds: Double?
 
+    @Option(help: "Seconds per HTTP workload (wrk).")
+    var httpSeconds: Int?
+
     @Option(help: "Sessions in the prefilled stores.")
     var sessions: Int?
 
-    @Option(help: "Run only workloads whose name contains this text (create, load hit, load miss, raw, update, delete, purge, revoke, sliding, memory, encrypt, message, scaling, open, naive, limits, redis, replication).")
+    @Option(help: "Run only workloads whose name contains this text (create, load hit, load miss, raw, update, delete, purge, revoke, sliding, memory, encrypt, message, scaling, open, naive, limits, redis, replication, http).")
     var only: String?
 
     @Option(help: "Also write the results and goals as JSON to this file.")
@@ -35,7 +38,9 @@ struct SessionBench: AsyncParsableCommand {
             only: only,
             purgeRows: quick ? 5000 : 100_000,
             memorySessions: quick ? 5000 : 100_000,
-            scaleSizes: quick ? [2000, 20_000] : [10_000, 100_000, 1_000_000] + (large ? [10_000_000] : [])
+            scaleSizes: quick ? [2000, 20_000] : [10_000, 100_000, 1_000_000] + (large ? [10_000_000] : []),
+            quick: quick,
+            httpSeconds: httpSeconds ?? (quick ? 1 : 10)
         )
         let started = Date()
         emit("sessionbench: \(options.sessions) sessions, \(options.duration) per workload\(quick ? " (quick)" : ""), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(started.formatted(.iso8601))")
@@ -47,6 +52,7 @@ struct SessionBench: AsyncParsableCommand {
         try await PeerWorkloads(options: options).run(into: &results)
         try await RedisWorkloads(options: options).run(into: &results)
         try await ScaleWorkloads(options: options).run(into: &results)
+        try await HTTPWorkloads(options: options).run(into: &results)
         let goals = Goals.check(results, options: options)
         emit()
         emit(ResultTable.render(results, goals: goals))
@@ -83,6 +89,10 @@ struct BenchmarkOptions: Sendable {
     var memorySessions: Int
     /// Stored sessions of the scaling workloads, smallest first.
     var scaleSizes: [Int]
+    /// A smoke run: brief workloads, nothing built.
+    var quick: Bool
+    /// Seconds per HTTP workload.
+    var httpSeconds: Int
     /// A typical small session: about 200 bytes of JSON.
     var payload = Data(#"{"cart":["sku-1","sku-2","sku-3"],"theme":"dark","csrf":"3q2+7w8fXJ0kNw1yT2u5mA","flash":null,"locale":"en-GB","step":4,"ab":{"checkout":"B"}}"#.utf8)
 

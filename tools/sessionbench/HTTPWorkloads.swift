@@ -1,0 +1,218 @@
+import ChildProcesses
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The web workloads: wrk on loopback against the sample site (this package's store, durable
+/// SQLite with the memory cache in front, through `HummingbirdSessions`) and against the same
+/// routes built on the framework's own sessions, in one run. Three workloads each: an
+/// authenticated page view (read only), a cart update (a write) and a login (a new session).
+///
+/// Store rows written are counted on each side: this store's change log, which every write
+/// appends to; the peer's own counter of driver writes.
+struct HTTPWorkloads {
+    let options: BenchmarkOptions
+
+    /// One web server under test.
+    struct Server {
+        /// The executable, built with the traits it needs.
+        var executable: String
+        /// The store column of the table.
+        var label: String
+        var durability: String?
+        var environment: [String: String] = [:]
+        var arguments: (Int) -> [String] = { ["--port", "\($0)"] }
+        /// Store rows written so far.
+        var rowsWritten: (_ port: Int, _ directory: URL) async throws -> Int
+    }
+
+    func run(into results: inout [BenchmarkResult]) async throws {
+        guard options.includes("http") else { return }
+        guard Wrk.isInstalled else {
+            emit("  http: skipped: wrk is not installed (tools/setup installs it)")
+            return
+        }
+        let binaries = try HTTPBinaries.locate(names: ["sample-site", "hummingbird-auth-peer"], buildIfMissing: !options.quick)
+        let servers = [
+            Server(
+                executable: binaries["sample-site"]!,
+                label: "hummingbird + sqlite",
+                durability: "full",
+                environment: ["SESSION_DURABILITY": "full"],
+                rowsWritten: { _, directory in try Self.changeLogRows(directory.appendingPathComponent("site.sqlite").path) }
+            ),
+            Server(
+                executable: binaries["hummingbird-auth-peer"]!,
+                label: "hummingbird-auth memory",
+                rowsWritten: { port, _ in
+                    Int(try await LoopbackHTTP.request("GET", port: port, "/_writes").body.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+                }
+            ),
+        ]
+        for server in servers {
+            try await measure(server, into: &results)
+        }
+    }
+
+    /// Page views, cart updates and logins against one server, which starts fresh for the run.
+    func measure(_ server: Server, into results: inout [BenchmarkResult]) async throws {
+        let directory = try options.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var environment = server.environment
+        environment["SESSION_DB"] = directory.appendingPathComponent("site.sqlite").path
+        environment["LOG_LEVEL"] = "warning"
+        let process = try await HTTPServerProcess(server.executable, environment: environment, arguments: server.arguments)
+        defer { process.stop() }
+        let port = process.port
+        let wrk = Wrk(directory: directory)
+        let seconds = options.httpSeconds
+
+        // Signed-in sessions for the page views and cart updates, round robin over 100 of them.
+        var cookies: [String] = []
+        for index in 0..<100 {
+            let user = ["alice", "bob", "carol"][index % 3]
+            let response = try await LoopbackHTTP.request(
+                "POST", port: port, "/login",
+                headers: ["Content-Type": "application/x-www-form-urlencoded"],
+                body: "user=\(user)&password=demo"
+            )
+            guard let cookie = response.values(of: "Set-Cookie").first?.split(separator: ";").first else {
+                throw BenchmarkFailure("\(server.label): a login set no cookie (status \(response.status))")
+            }
+            cookies.append(String(cookie))
+        }
+        let pageView = Wrk.Request(method: "GET", path: "/", body: nil, cookies: cookies)
+        _ = try wrk.run(pageView, port: port, seconds: 1)
+
+        let workloads: [(name: String, request: Wrk.Request)] = [
+            ("http page view", pageView),
+            ("http cart update", Wrk.Request(method: "POST", path: "/cart", body: "item=book", cookies: cookies)),
+            ("http login", Wrk.Request(method: "POST", path: "/login", body: "user=alice&password=demo", cookies: [])),
+        ]
+        for workload in workloads {
+            let before = try await server.rowsWritten(port, directory)
+            let figures = try wrk.run(workload.request, port: port, seconds: seconds)
+            let written = try await server.rowsWritten(port, directory) - before
+            guard figures.errors == 0, figures.bad_status == 0 else {
+                throw BenchmarkFailure("\(server.label) \(workload.name): \(figures.errors) socket errors, \(figures.bad_status) responses with status ≥ 400")
+            }
+            var extra = ["rowsWritten": Double(written), "requests": Double(figures.requests)]
+            var note = String(format: "%.1f store rows written per 1000 requests", Double(written) * 1000 / Double(max(figures.requests, 1)))
+            if workload.name == "http page view", let peak = process.peakResidentKilobytes() {
+                extra["peakRSSKiB"] = Double(peak)
+                note += "; server peak RSS \(peak / 1024) MiB"
+            }
+            results.append(BenchmarkResult(
+                workload: workload.name, store: server.label, concurrency: 32, durability: server.durability,
+                operations: figures.requests, seconds: figures.duration_us / 1e6,
+                p50Microseconds: figures.p50_us, p99Microseconds: figures.p99_us,
+                note: note, extra: extra
+            ))
+            options.report(results.last!)
+        }
+    }
+
+    /// Change-log entries of the store at `path`: one per session write (a rotation writes two
+    /// entries for one row, counted once).
+    static func changeLogRows(_ path: String) throws -> Int {
+        let connection = try RawConnection(path: path)
+        let statement = try connection.prepare("SELECT count(*) FROM session_changes WHERE kind <> 'rotated_out'")
+        _ = try statement.step()
+        return Int(statement.int64(0))
+    }
+}
+
+/// A web server the benchmark starts on 127.0.0.1 at a free port and stops by its PID.
+final class HTTPServerProcess: Sendable {
+    let port: Int
+    private let process: ChildProcess
+
+    init(_ executable: String, environment: [String: String], arguments: (Int) -> [String]) async throws {
+        for _ in 0..<10 {
+            let port = Int.random(in: 20_000...60_000)
+            let process = try ChildProcess(
+                executable,
+                arguments(port),
+                environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+                standardInput: .null,
+                standardOutput: .null,
+                standardError: .inherit
+            )
+            for _ in 0..<600 where process.isRunning {
+                if (try? await LoopbackHTTP.request("GET", port: port, "/"))?.status == 200 {
+                    self.port = port
+                    self.process = process
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            process.signal(SIGKILL)
+            _ = process.wait()
+        }
+        throw BenchmarkFailure("\(executable) did not start serving")
+    }
+
+    /// The most resident memory the server has had (`VmHWM`), in KiB.
+    func peakResidentKilobytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return nil }
+        return Int(line.split(separator: " ").dropFirst().first ?? "")
+    }
+
+    func stop() {
+        process.signal(SIGTERM)
+        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+        if process.isRunning { process.signal(SIGKILL) }
+        _ = process.wait()
+    }
+}
+
+/// Finds the web servers the HTTP workloads drive. They need package traits, which a plain
+/// `swift run -c release sessionbench` does not turn on: then they are built once, in release
+/// mode with every trait, into `.build-http` beside `.build`, so the benchmark's own build is
+/// left alone.
+enum HTTPBinaries {
+    static func locate(names: [String], buildIfMissing: Bool) throws -> [String: String] {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        if let found = usable(names, in: here) { return found }
+        guard buildIfMissing, let root = packageRoot(from: here) else {
+            throw BenchmarkFailure("\(names.joined(separator: ", ")) next to sessionbench are not built with their traits; build with --enable-all-traits")
+        }
+        let scratch = root.appendingPathComponent(".build-http")
+        emit("  (building \(names.joined(separator: ", ")) in release mode with every trait into \(scratch.path); the first time takes minutes)")
+        let swift = ChildProcess.find("swift") ?? "swift"
+        var arguments = ["build", "-c", "release", "--enable-all-traits", "--package-path", root.path, "--scratch-path", scratch.path]
+        for name in names { arguments += ["--product", name] }
+        let child = try ChildProcess(swift, arguments, environment: ProcessInfo.processInfo.environment, standardInput: .null, standardOutput: .null, standardError: .inherit)
+        guard child.wait() == .exited(0) else { throw BenchmarkFailure("building \(names) failed") }
+        let built = scratch.appendingPathComponent("release")
+        guard let found = usable(names, in: built) else { throw BenchmarkFailure("\(names) built but do not run in \(built.path)") }
+        return found
+    }
+
+    /// The paths of `names` in `directory` if each is there and was built with its traits
+    /// (`--help` succeeds; without the traits they say so and fail).
+    private static func usable(_ names: [String], in directory: URL) -> [String: String]? {
+        var paths: [String: String] = [:]
+        for name in names {
+            let path = directory.appendingPathComponent(name).path
+            guard FileManager.default.isExecutableFile(atPath: path),
+                let child = try? ChildProcess(path, ["--help"], environment: [:], standardInput: .null, standardOutput: .null, standardError: .null),
+                child.wait() == .exited(0)
+            else { return nil }
+            paths[name] = path
+        }
+        return paths
+    }
+
+    private static func packageRoot(from directory: URL) -> URL? {
+        var url = directory
+        while url.path != "/" {
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+            url.deleteLastPathComponent()
+        }
+        return nil
+    }
+}
