@@ -26,61 +26,6 @@ extension TestClient.Response {
     var text: String { body.map { String(buffer: $0) } ?? "" }
 }
 
-/// A server this test starts on 127.0.0.1 at a free port, stopped by its PID when released.
-final class LocalServerProcess: Sendable {
-    let port: Int
-    let process: ChildProcess
-
-    /// Starts `executable` with the arguments for a port, trying random ports until one is free,
-    /// and waits until `ready` answers true (a server that exits meanwhile lost the port race).
-    init(
-        _ executable: String,
-        environment: [String: String] = [:],
-        arguments: @Sendable (Int) -> [String],
-        ready: @Sendable (Int) async -> Bool
-    ) async throws {
-        var lastFailure = "no attempt made"
-        for _ in 0..<10 {
-            let port = Int.random(in: 20_000...60_000)
-            let process = try ChildProcess(
-                executable,
-                arguments(port),
-                environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
-                standardInput: .null,
-                standardOutput: .null,
-                standardError: .null
-            )
-            for _ in 0..<600 {
-                if await ready(port) {
-                    self.port = port
-                    self.process = process
-                    return
-                }
-                if !process.isRunning { break }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            lastFailure = process.isRunning ? "not ready after 30 s" : "exited: \(process.wait())"
-            process.signal(SIGKILL)
-            _ = process.wait()
-        }
-        throw LocalServerError(description: "\(executable) did not start: \(lastFailure)")
-    }
-
-    /// Stops the server: SIGTERM, then SIGKILL after 5 s.
-    func stop() async {
-        process.signal(SIGTERM)
-        for _ in 0..<100 where process.isRunning {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        if process.isRunning { process.signal(SIGKILL) }
-        _ = process.wait()
-    }
-}
-
-struct LocalServerError: Error, CustomStringConvertible {
-    var description: String
-}
-
 /// A WebDriver (W3C) client for chromedriver: just the commands the browser test needs.
 struct WebDriver: Sendable {
     let port: Int

@@ -54,16 +54,6 @@ struct CountingPersistDriver: PersistDriver {
     }
 }
 
-struct LoginForm: Decodable {
-    var user: String
-    var password: String
-}
-
-struct CartForm: Decodable {
-    var item: String
-    var action: String?
-}
-
 func page(_ html: String, status: HTTPResponse.Status = .ok) -> Response {
     Response(
         status: status,
@@ -104,7 +94,7 @@ router.post("/cart") { request, context in
     let form = try await URLEncodedFormDecoder().decode(CartForm.self, from: request, context: context)
     guard Cart.catalogue.contains(form.item) else { throw HTTPError(.badRequest, message: "there is no such item") }
     var session = context.sessions.session ?? PeerSession()
-    session.cart.change(form.item, removing: form.action == "remove")
+    session.cart.change(form.item, removing: form.removes)
     if context.sessions.session == nil {
         context.sessions.createSession(session)
     } else {

@@ -9,16 +9,6 @@ import Sessions
 enum SampleSite {
     typealias Context = AuthSessionStoreRequestContext<DemoUser>
 
-    struct LoginForm: Decodable {
-        var user: String
-        var password: String
-    }
-
-    struct CartForm: Decodable {
-        var item: String
-        var action: String?
-    }
-
     struct RevokeForm: Decodable {
         var session: String
     }
@@ -52,7 +42,7 @@ enum SampleSite {
             let form = try await URLEncodedFormDecoder().decode(CartForm.self, from: request, context: context)
             guard Cart.catalogue.contains(form.item) else { throw HTTPError(.badRequest, message: "there is no such item") }
             let item = form.item
-            let removing = form.action == "remove"
+            let removing = form.removes
             // Replayed on a fresh read if another tab saved the cart first, so no change is lost.
             try context.session.updateData(as: Cart.self, default: Cart()) { $0.change(item, removing: removing) }
             return Response.redirect(to: "/cart", type: .normal)

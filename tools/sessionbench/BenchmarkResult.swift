@@ -24,22 +24,15 @@ struct BenchmarkResult: Codable, Sendable {
         note: String? = nil,
         extra: [String: Double] = [:]
     ) {
-        self.workload = workload
-        self.store = store
-        self.concurrency = concurrency
-        self.durability = durability
-        self.operations = operations
-        self.seconds = elapsed.seconds
-        self.opsPerSecond = Double(operations) / max(elapsed.seconds, 1e-9)
-        self.p50Microseconds = latencies.percentile(0.50).microseconds
-        self.p99Microseconds = latencies.percentile(0.99).microseconds
-        self.note = note
-        self.extra = extra
+        self.init(
+            workload: workload, store: store, concurrency: concurrency, durability: durability, operations: operations,
+            seconds: elapsed.seconds,
+            p50Microseconds: latencies.percentile(0.50).microseconds, p99Microseconds: latencies.percentile(0.99).microseconds,
+            note: note, extra: extra
+        )
     }
-}
 
-extension BenchmarkResult {
-    /// A row measured by another program (wrk), which reports its own percentiles.
+    /// A row whose percentiles were measured elsewhere (by wrk, for the HTTP rows).
     init(
         workload: String,
         store: String,

@@ -1,8 +1,5 @@
 import ChildProcesses
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The web workloads: wrk on loopback against the sample site (this package's store, durable
 /// SQLite with the memory cache in front, through `HummingbirdSessions`) and against the same
@@ -62,8 +59,23 @@ struct HTTPWorkloads {
         var environment = server.environment
         environment["SESSION_DB"] = directory.appendingPathComponent("site.sqlite").path
         environment["LOG_LEVEL"] = "warning"
-        let process = try await HTTPServerProcess(server.executable, environment: environment, arguments: server.arguments)
-        defer { process.stop() }
+        let process = try await LocalServerProcess(
+            server.executable,
+            environment: environment,
+            standardError: .inherit,
+            arguments: server.arguments,
+            ready: { port in (try? await LoopbackHTTP.request("GET", port: port, "/"))?.status == 200 }
+        )
+        do {
+            try await measure(server, at: process, in: directory, into: &results)
+        } catch {
+            await process.stop()
+            throw error
+        }
+        await process.stop()
+    }
+
+    private func measure(_ server: Server, at process: LocalServerProcess, in directory: URL, into results: inout [BenchmarkResult]) async throws {
         let port = process.port
         let wrk = Wrk(directory: directory)
         let seconds = options.httpSeconds
@@ -120,52 +132,6 @@ struct HTTPWorkloads {
         let statement = try connection.prepare("SELECT count(*) FROM session_changes WHERE kind <> 'rotated_out'")
         _ = try statement.step()
         return Int(statement.int64(0))
-    }
-}
-
-/// A web server the benchmark starts on 127.0.0.1 at a free port and stops by its PID.
-final class HTTPServerProcess: Sendable {
-    let port: Int
-    private let process: ChildProcess
-
-    init(_ executable: String, environment: [String: String], arguments: (Int) -> [String]) async throws {
-        for _ in 0..<10 {
-            let port = Int.random(in: 20_000...60_000)
-            let process = try ChildProcess(
-                executable,
-                arguments(port),
-                environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
-                standardInput: .null,
-                standardOutput: .null,
-                standardError: .inherit
-            )
-            for _ in 0..<600 where process.isRunning {
-                if (try? await LoopbackHTTP.request("GET", port: port, "/"))?.status == 200 {
-                    self.port = port
-                    self.process = process
-                    return
-                }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            process.signal(SIGKILL)
-            _ = process.wait()
-        }
-        throw BenchmarkFailure("\(executable) did not start serving")
-    }
-
-    /// The most resident memory the server has had (`VmHWM`), in KiB.
-    func peakResidentKilobytes() -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-        else { return nil }
-        return Int(line.split(separator: " ").dropFirst().first ?? "")
-    }
-
-    func stop() {
-        process.signal(SIGTERM)
-        for _ in 0..<200 where process.isRunning { usleep(10_000) }
-        if process.isRunning { process.signal(SIGKILL) }
-        _ = process.wait()
     }
 }
 
