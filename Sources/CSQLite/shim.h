@@ -32,4 +32,19 @@ static inline sqlite3_destructor_type csqlite_static(void) {
     return SQLITE_STATIC;
 }
 
+/// Stores the number of frames in the write-ahead log after each commit in *frames.
+static int csqlite_store_wal_frames(void *frames, sqlite3 *db, const char *schema, int count) {
+    (void)db;
+    (void)schema;
+    *(int *)frames = count;
+    return SQLITE_OK;
+}
+
+/// sqlite3_wal_hook(db, …, frames): after each commit, *frames holds the frames in the WAL.
+/// Replaces the automatic checkpoint (sqlite3_wal_autocheckpoint is built on the same hook),
+/// so the connection's commits never checkpoint themselves. https://www.sqlite.org/c3ref/wal_hook.html
+static inline void csqlite_track_wal_frames(sqlite3 *db, int *frames) {
+    sqlite3_wal_hook(db, csqlite_store_wal_frames, frames);
+}
+
 #endif

@@ -1,4 +1,7 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Logging
 import Sessions
@@ -31,6 +34,10 @@ final class GroupCommitWriter: Sendable {
         let abandon: @Sendable (SessionStoreError) -> Void
         /// Run alone and outside any transaction (a checkpoint, VACUUM).
         var standalone = false
+        /// Background work (a purge chunk) that is safe to lose and do again: it runs in a
+        /// transaction of its own whose commit is not fsynced, and stops early when others are
+        /// waiting (``hasWaitingOperations``).
+        var background = false
     }
 
     private struct State {
@@ -53,11 +60,14 @@ final class GroupCommitWriter: Sendable {
     ///   - maxBatchSize: The most operations one transaction takes.
     ///   - logger: Where failures of fire-and-forget operations are reported.
     ///   - open: Opens and prepares the connection (pragmas, migrations); runs on the writer thread.
+    ///   - openCheckpointer: Opens a second connection for a ``WALCheckpointer``, so that commits
+    ///     never checkpoint themselves; nil leaves checkpoints to SQLite.
     /// - Throws: Whatever `open` throws; the thread has then exited.
     init(
         maxBatchSize: Int,
         logger: Logger,
-        open: @escaping @Sendable () throws(SessionStoreError) -> SQLiteConnection
+        open: @escaping @Sendable () throws(SessionStoreError) -> SQLiteConnection,
+        openCheckpointer: (@Sendable () throws(SessionStoreError) -> SQLiteConnection)? = nil
     ) throws(SessionStoreError) {
         self.maxBatchSize = max(1, maxBatchSize)
         self.logger = logger
@@ -65,8 +75,13 @@ final class GroupCommitWriter: Sendable {
         let ready = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
             let connection: SQLiteConnection
+            var checkpointer: WALCheckpointer?
             do throws(SessionStoreError) {
                 connection = try open()
+                if let openCheckpointer {
+                    checkpointer = try WALCheckpointer(logger: logger, open: openCheckpointer)
+                    connection.trackWriteAheadLog()
+                }
                 opened.withLock { $0 = .success(()) }
             } catch {
                 opened.withLock { $0 = .failure(error) }
@@ -75,10 +90,11 @@ final class GroupCommitWriter: Sendable {
                 return
             }
             ready.signal()
-            self.run(connection)
+            self.run(connection, checkpointer: checkpointer)
             // Close before reporting the exit, so whoever awaited close() finds the file released
-            // and the WAL checkpointed.
+            // and the WAL checkpointed (by the checkpointer's connection, which closes last).
             connection.close()
+            checkpointer?.close()
             self.finish()
         }
         thread.name = "sessions-writer"
@@ -99,6 +115,22 @@ final class GroupCommitWriter: Sendable {
         try await submit(body, standalone: false)
     }
 
+    /// Runs background work in a transaction of its own, committed with `synchronous=NORMAL`
+    /// (written to the log, not fsynced): for work that a crash may undo and that is done again
+    /// afterwards, such as deleting expired sessions. The next durable commit flushes it anyway,
+    /// since the log is flushed in order. `body` should check ``hasWaitingOperations`` and stop
+    /// early, so the writes queued behind it wait for one short step and a commit without fsync.
+    func writeInBackground<T: Sendable>(
+        _ body: @escaping @Sendable (SQLiteConnection) throws(SessionStoreError) -> T
+    ) async throws(SessionStoreError) -> T {
+        try await submit(body, standalone: false, background: true)
+    }
+
+    /// Whether operations are queued behind the one running: for long operations to stop early.
+    var hasWaitingOperations: Bool {
+        state.withLock { !$0.pending.isEmpty }
+    }
+
     /// Runs `body` on the writer connection alone, outside any transaction, between groups:
     /// for statements that cannot run in a transaction (`VACUUM`, `PRAGMA wal_checkpoint`).
     func writeAlone<T: Sendable>(
@@ -109,7 +141,8 @@ final class GroupCommitWriter: Sendable {
 
     private func submit<T: Sendable>(
         _ body: @escaping @Sendable (SQLiteConnection) throws(SessionStoreError) -> T,
-        standalone: Bool
+        standalone: Bool,
+        background: Bool = false
     ) async throws(SessionStoreError) -> T {
         do {
             return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
@@ -121,7 +154,8 @@ final class GroupCommitWriter: Sendable {
                         }
                     },
                     abandon: { continuation.resume(throwing: $0) },
-                    standalone: standalone
+                    standalone: standalone,
+                    background: background
                 )
                 do {
                     try submit(operation)
@@ -199,8 +233,10 @@ final class GroupCommitWriter: Sendable {
 
     // MARK: The writer thread
 
-    private func run(_ connection: SQLiteConnection) {
-        while let batch = nextBatch() {
+    private func run(_ connection: SQLiteConnection, checkpointer: WALCheckpointer?) {
+        var lastSize = 0
+        while let batch = nextBatch(afterGroupOf: lastSize) {
+            lastSize = batch.count
             if batch.count == 1, batch[0].standalone {
                 runAlone(batch[0], on: connection)
                 continue
@@ -208,6 +244,9 @@ final class GroupCommitWriter: Sendable {
             var remaining = batch[...]
             while !remaining.isEmpty {
                 remaining = runTransaction(remaining, on: connection)
+            }
+            if let checkpointer, connection.writeAheadLogFrames >= WALCheckpointer.threshold {
+                checkpointer.request()
             }
         }
     }
@@ -222,27 +261,57 @@ final class GroupCommitWriter: Sendable {
         }
     }
 
-    private func nextBatch() -> [Operation]? {
+    /// How many times the writer yields its core, finding nothing queued, before it sleeps.
+    ///
+    /// Callers resumed by a commit usually enqueue their next write within microseconds; a writer
+    /// that is still awake then takes it without the futex wake-up that sleeping costs. When
+    /// nothing comes, the yields cost a few microseconds once per idle spell.
+    private static let yieldsBeforeSleeping = 16
+
+    /// How many times the writer yields to let a group grow back to about the size of the last
+    /// one, when fewer than half as many are queued: under steady concurrent load the callers the
+    /// last commit resumed are about to enqueue again, and one group for all of them costs one
+    /// commit (and one fsync with ``SQLiteSessionStore/Durability/full``) instead of several.
+    private static let yieldsToGather = 8
+
+    private enum Next {
+        case batch([Operation])
+        case yield
+        case sleep
+        case exit
+    }
+
+    private func nextBatch(afterGroupOf lastSize: Int) -> [Operation]? {
+        var yields = 0
         while true {
-            let batch = state.withLock { state -> [Operation]?? in
+            let next = state.withLock { state -> Next in
                 if state.pending.isEmpty {
-                    if state.closing { return .some(nil) }
+                    if state.closing { return .exit }
+                    guard yields >= Self.yieldsBeforeSleeping else { return .yield }
                     state.sleeping = true
-                    return .none
+                    return .sleep
                 }
-                // A standalone operation runs by itself; a group stops before the next one.
-                if state.pending[0].standalone { return [state.pending.removeFirst()] }
-                let end = state.pending.prefix(maxBatchSize).firstIndex { $0.standalone } ?? min(state.pending.count, maxBatchSize)
+                if state.pending.count * 2 < lastSize, yields < Self.yieldsToGather, !state.closing { return .yield }
+                // Standalone and background operations run by themselves; a group stops before either.
+                if state.pending[0].standalone || state.pending[0].background { return .batch([state.pending.removeFirst()]) }
+                let end = state.pending.prefix(maxBatchSize).firstIndex { $0.standalone || $0.background }
+                    ?? min(state.pending.count, maxBatchSize)
                 if end == state.pending.count {
                     defer { state.pending.removeAll(keepingCapacity: true) }
-                    return state.pending
+                    return .batch(state.pending)
                 }
                 defer { state.pending.removeFirst(end) }
-                return Array(state.pending.prefix(end))
+                return .batch(Array(state.pending.prefix(end)))
             }
-            switch batch {
-            case .some(let batch): return batch
-            case .none: wakeUp.wait()
+            switch next {
+            case .batch(let batch): return batch
+            case .exit: return nil
+            case .yield:
+                yields += 1
+                sched_yield()
+            case .sleep:
+                yields = 0
+                wakeUp.wait()
             }
         }
     }
@@ -263,22 +332,52 @@ final class GroupCommitWriter: Sendable {
 
     /// Runs one group transaction.
     ///
+    /// Operations run one after another without savepoints: most that fail (a conflict, a
+    /// session gone) fail before they change anything, and then there is nothing to undo. One
+    /// that fails after changing rows sends the whole group back to run again with a savepoint
+    /// around each operation, so only that one's statements are undone.
+    ///
     /// - Returns: The operations to run again because SQLite rolled the transaction back under them.
     private func runTransaction(_ operations: ArraySlice<Operation>, on connection: SQLiteConnection) -> ArraySlice<Operation> {
+        switch runTransaction(operations, on: connection, isolated: false) {
+        case .done(let again): return again
+        case .needsIsolation(let all): return runTransaction(all, on: connection, isolated: true).again
+        }
+    }
+
+    private enum GroupOutcome {
+        /// Finished: committed, or failed and reported; the operations to run again.
+        case done(again: ArraySlice<Operation>)
+        /// An operation failed after changing rows and the group was rolled back unreported.
+        case needsIsolation(ArraySlice<Operation>)
+
+        var again: ArraySlice<Operation> {
+            if case .done(let again) = self { again } else { [] }
+        }
+    }
+
+    private func runTransaction(_ batch: ArraySlice<Operation>, on connection: SQLiteConnection, isolated requested: Bool) -> GroupOutcome {
+        // Background work is committed without fsync: only when the connection would fsync.
+        let relaxed = batch.count == 1 && batch.first?.background == true && connection.isFullySynchronous
+        if relaxed { connection.setFullySynchronous(false) }
+        defer { if relaxed { connection.setFullySynchronous(true) } }
         do {
             try connection.with(.begin) { statement throws(SessionStoreError) in try statement.run("beginning a write transaction") }
         } catch {
-            for operation in operations { operation.abandon(error) }
-            return []
+            for operation in batch { operation.abandon(error) }
+            return .done(again: [])
         }
-        let isolated = operations.count > 1
+        let operations = batch
         var completions: [Completion] = []
         completions.reserveCapacity(operations.count)
         var performed: [Operation] = []
         performed.reserveCapacity(operations.count)
 
+        // A group of one needs no savepoint: its transaction is its savepoint.
+        let isolated = requested && operations.count > 1
         for index in operations.indices {
             let operation = operations[index]
+            let changesBefore = connection.totalChanges
             do throws(SessionStoreError) {
                 if isolated { try connection.with(.savepoint) { statement throws(SessionStoreError) in try statement.run("opening a savepoint") } }
                 let completion = try operation.perform(connection)
@@ -290,21 +389,35 @@ final class GroupCommitWriter: Sendable {
                     // SQLite rolled back the whole transaction: nothing performed so far is in the
                     // database any more. The failed operation gets its error; the rest start over.
                     operation.abandon(error)
-                    return ArraySlice(performed) + operations[(index + 1)...]
+                    return .done(again: ArraySlice(performed) + operations[(index + 1)...])
+                }
+                if !requested {
+                    if connection.totalChanges == changesBefore {
+                        operation.abandon(error)
+                        continue
+                    }
+                    rollBack(connection)
+                    guard operations.count > 1 else {
+                        operation.abandon(error)
+                        return .done(again: [])
+                    }
+                    return .needsIsolation(operations)
+                }
+                if !isolated {
+                    rollBack(connection)
+                    operation.abandon(error)
+                    return .done(again: [])
                 }
                 do throws(SessionStoreError) {
-                    guard isolated else { throw error }
                     try connection.with(.rollbackToSavepoint) { statement throws(SessionStoreError) in try statement.run("rolling back a savepoint") }
                     try connection.with(.releaseSavepoint) { statement throws(SessionStoreError) in try statement.run("releasing a savepoint") }
                     operation.abandon(error)
                 } catch let rollbackError {
                     rollBack(connection)
                     operation.abandon(error)
-                    if isolated {
-                        for other in performed { other.abandon(rollbackError) }
-                        for other in operations[(index + 1)...] { other.abandon(rollbackError) }
-                    }
-                    return []
+                    for other in performed { other.abandon(rollbackError) }
+                    for other in operations[(index + 1)...] { other.abandon(rollbackError) }
+                    return .done(again: [])
                 }
             }
         }
@@ -313,16 +426,31 @@ final class GroupCommitWriter: Sendable {
             try connection.with(.commit) { statement throws(SessionStoreError) in try statement.run("committing") }
         } catch {
             rollBack(connection)
-            for completion in completions { completion(error) }
-            return []
+            report(completions, error)
+            return .done(again: [])
         }
         state.withLock { state in
             state.stats.transactions += 1
             state.stats.operations += performed.count
             state.stats.largestBatch = max(state.stats.largestBatch, performed.count)
         }
-        for completion in completions { completion(nil) }
-        return []
+        report(completions, nil)
+        return .done(again: [])
+    }
+
+    /// Tells every operation of a group how its transaction ended.
+    ///
+    /// Each completion resumes a suspended task, and a resume from this thread wakes a thread of
+    /// Swift's pool (a futex call) per task. A group of several is handed to one task instead,
+    /// which resumes the others from inside the pool: one wake-up for the group.
+    private func report(_ completions: [Completion], _ error: SessionStoreError?) {
+        guard completions.count > 1 else {
+            completions.first?(error)
+            return
+        }
+        Task.detached {
+            for completion in completions { completion(error) }
+        }
     }
 
     private func rollBack(_ connection: SQLiteConnection) {

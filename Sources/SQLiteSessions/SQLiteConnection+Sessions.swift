@@ -3,50 +3,121 @@ import Sessions
 
 /// The session-level statements, shared by the writer and the readers.
 extension SQLiteConnection {
-    /// The live session with this token hash, or nil.
-    func liveSession(_ hash: TokenHash, at now: SessionInstant) throws(SessionStoreError) -> Session? {
-        try with(.selectLiveByHash) { statement throws(SessionStoreError) in
-            statement.bind(hash, at: 1)
-            statement.bind(now.millisecondsSince1970, at: 2)
-            return try statement.step("loading a session") ? try SessionRow.read(statement, codec: codec) : nil
+    /// The session a token opens, or nil.
+    ///
+    /// One primary-key lookup by the token's ``Sessions/SessionToken/selector`` and a comparison
+    /// of the token's hash; a token from before schema 3 (or of an imported session) is found by
+    /// its hash in `sessions_legacy_token_idx` instead.
+    ///
+    /// - Parameters:
+    ///   - now: Only a session live at this instant; nil for expired ones too.
+    ///   - codec: How to read the data; the connection's own by default.
+    ///     ``StoredDataCodec/passThrough`` when only the row matters, so a session whose data
+    ///     cannot be opened can still be deleted or copied.
+    func session(for token: SessionToken, liveAt now: SessionInstant?, codec: StoredDataCodec? = nil) throws(SessionStoreError) -> Session? {
+        if let found = try session(id: token.selector, hash: token.hash, liveAt: now, codec: codec) { return found }
+        return try legacySession(token.hash, liveAt: now, codec: codec)
+    }
+
+    /// The session with this id, if its token hash is `hash`.
+    func session(id: Int64, hash: TokenHash, liveAt now: SessionInstant?, codec: StoredDataCodec? = nil) throws(SessionStoreError) -> Session? {
+        try with(now == nil ? .selectByID : .selectLiveByID) { statement throws(SessionStoreError) in
+            statement.bind(id, at: 1)
+            if let now { statement.bind(now.millisecondsSince1970, at: 2) }
+            guard try statement.step("loading a session") else { return nil }
+            return try SessionRow.read(statement, codec: codec ?? self.codec, expecting: hash)
         }
     }
 
-    /// The session with this token hash, expired or not, or nil.
-    ///
-    /// - Parameter codec: How to read the data; the connection's own by default.
-    ///   ``StoredDataCodec/passThrough`` when only the row matters, so a session whose data
-    ///   cannot be opened can still be deleted or copied.
-    func anySession(_ hash: TokenHash, codec: StoredDataCodec? = nil) throws(SessionStoreError) -> Session? {
-        try with(.selectByHash) { statement throws(SessionStoreError) in
+    /// The session with this token hash among those found by hash (ids below
+    /// ``SessionSQL/legacyIDLimit``).
+    func legacySession(_ hash: TokenHash, liveAt now: SessionInstant?, codec: StoredDataCodec? = nil) throws(SessionStoreError) -> Session? {
+        try with(now == nil ? .selectLegacy : .selectLiveLegacy) { statement throws(SessionStoreError) in
             statement.bind(hash, at: 1)
+            if let now { statement.bind(now.millisecondsSince1970, at: 2) }
             return try statement.step("loading a session") ? try SessionRow.read(statement, codec: codec ?? self.codec) : nil
         }
     }
 
+    /// The session with this token hash, expired or not, for callers that have no token.
+    ///
+    /// With the session's `id` this is a primary-key lookup. Without it, only sessions found by
+    /// hash have an index; the others cost a scan of the table, which is for operators' tools.
+    func session(hash: TokenHash, id: Int64?, codec: StoredDataCodec? = nil) throws(SessionStoreError) -> Session? {
+        if let id, let found = try session(id: id, hash: hash, liveAt: nil, codec: codec) { return found }
+        if let found = try legacySession(hash, liveAt: nil, codec: codec) { return found }
+        guard id == nil else { return nil }
+        return try with(.selectByHashScan) { statement throws(SessionStoreError) in
+            statement.bind(hash, at: 1)
+            return try statement.step("looking a session up by hash") ? try SessionRow.read(statement, codec: codec ?? self.codec) : nil
+        }
+    }
+
     /// The live session with this id, or nil.
-    func liveSession(id: Int64, at now: SessionInstant) throws(SessionStoreError) -> Session? {
+    func liveSession(id: Int64, at now: SessionInstant, codec: StoredDataCodec? = nil) throws(SessionStoreError) -> Session? {
         try with(.selectLiveByID) { statement throws(SessionStoreError) in
             statement.bind(id, at: 1)
             statement.bind(now.millisecondsSince1970, at: 2)
-            return try statement.step("loading a session") ? try SessionRow.read(statement, codec: codec) : nil
+            return try statement.step("loading a session") ? try SessionRow.read(statement, codec: codec ?? self.codec) : nil
         }
     }
 
-    /// Inserts a new session and returns its rowid.
-    func insert(_ session: Session) throws(SessionStoreError) -> Int64 {
-        try with(.insertSession) { statement throws(SessionStoreError) in
-            try SessionRow.bindInsert(session, to: statement, codec: codec)
+    /// Inserts a new session under its own id.
+    ///
+    /// - Throws: A storage error; ``isTakenID(_:)`` tells one for an id another process took.
+    func insert(_ row: StoredSessionRow) throws(SessionStoreError) {
+        try with(.insertSessionWithID) { statement throws(SessionStoreError) in
+            SessionRow.bindInsert(row, to: statement)
             try statement.run("creating a session")
-            return lastInsertRowID
         }
     }
 
-    /// Writes every field of an existing session.
-    func update(_ session: Session) throws(SessionStoreError) {
+    /// Whether `error` is the primary-key violation of an insert whose id already exists.
+    static func isTakenID(_ error: SessionStoreError) -> Bool {
+        error.underlying?.code == SQLiteResultCode.constraintPrimaryKey.rawValue
+    }
+
+    /// The highest session id in the file (0 when empty).
+    func maxSessionID(legacy: Bool = false) throws(SessionStoreError) -> Int64 {
+        try with(legacy ? .maxLegacySessionID : .maxSessionID) { statement throws(SessionStoreError) in
+            _ = try statement.step("reading the highest session id")
+            return statement.int64(0)
+        }
+    }
+
+    /// Writes every field of an existing session that a save or an expiry change may alter.
+    func update(_ row: StoredSessionRow) throws(SessionStoreError) {
         try with(.updateSession) { statement throws(SessionStoreError) in
-            try SessionRow.bindUpdate(session, to: statement, codec: codec)
+            SessionRow.bindUpdate(row, to: statement)
             try statement.run("updating a session")
+        }
+    }
+
+    /// Writes a rotation: the new token hash, the times and the version; the data stays as stored.
+    func updateToken(_ session: Session) throws(SessionStoreError) {
+        try with(.updateToken) { statement throws(SessionStoreError) in
+            statement.bind(session.id, at: 1)
+            statement.bind(session.tokenHash, at: 2)
+            statement.bind(session.updatedAt.millisecondsSince1970, at: 3)
+            statement.bind(session.expiresAt.millisecondsSince1970, at: 4)
+            statement.bind(session.version, at: 5)
+            try statement.run("rotating a session's token")
+        }
+    }
+
+    /// Writes a use together with new limits (``Sessions/SessionStore/touch(_:expiration:client:)``
+    /// with an expiration); the data stays as stored.
+    func updateLimits(_ session: Session) throws(SessionStoreError) {
+        try with(.updateLimits) { statement throws(SessionStoreError) in
+            statement.bind(session.id, at: 1)
+            statement.bind(session.lastSeenAt.millisecondsSince1970, at: 2)
+            statement.bind(session.deadlines.idleTimeoutMilliseconds, at: 3)
+            statement.bind(session.deadlines.absoluteExpiresAt?.millisecondsSince1970, at: 4)
+            statement.bind(session.expiresAt.millisecondsSince1970, at: 5)
+            statement.bind(session.version, at: 6)
+            statement.bind(session.lastSeenIP, at: 7)
+            statement.bind(session.lastSeenUserAgent, at: 8)
+            try statement.run("changing a session's expiry")
         }
     }
 

@@ -46,6 +46,33 @@ final class SQLiteConnection {
     }
 
     private var isOpen = true
+    /// Where the WAL hook writes the log's size, once ``trackWriteAheadLog()`` installed it.
+    private var walFrames: UnsafeMutablePointer<Int32>?
+
+    /// Stops this connection's commits from checkpointing and has them report the log's size
+    /// instead (``writeAheadLogFrames``), for a checkpoint elsewhere (``WALCheckpointer``).
+    func trackWriteAheadLog() {
+        guard walFrames == nil else { return }
+        let frames = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        frames.initialize(to: 0)
+        walFrames = frames
+        csqlite_track_wal_frames(handle, frames)
+    }
+
+    /// Whether commits are fsynced (`PRAGMA synchronous = FULL`, the store's ``SQLiteSessionStore/Durability/full``).
+    var isFullySynchronous: Bool {
+        let statement = try? cachedStatement("PRAGMA synchronous")
+        defer { statement?.reset() }
+        return (try? statement?.step("reading the synchronous setting")) == true && statement?.int64(0) ?? 0 >= 2
+    }
+
+    /// Switches between `synchronous = FULL` and `NORMAL`; outside a transaction only (SQLite refuses inside one).
+    func setFullySynchronous(_ full: Bool) {
+        try? execute("PRAGMA synchronous = \(full ? "FULL" : "NORMAL")", "changing the synchronous setting")
+    }
+
+    /// Frames in the write-ahead log after this connection's last commit; 0 when not tracked.
+    var writeAheadLogFrames: Int { walFrames.map { Int($0.pointee) } ?? 0 }
 
     deinit {
         close()
@@ -58,6 +85,11 @@ final class SQLiteConnection {
         isOpen = false
         statements.removeAll()
         adHocStatements.removeAll()
+        if let walFrames {
+            sqlite3_wal_hook(handle, nil, nil)
+            walFrames.deallocate()
+            self.walFrames = nil
+        }
         sqlite3_close_v2(handle)
     }
 
@@ -72,6 +104,10 @@ final class SQLiteConnection {
 
     /// Whether no transaction is open (SQLite rolled back, or none was begun).
     var isAutocommit: Bool { sqlite3_get_autocommit(handle) != 0 }
+
+    /// Rows inserted, updated or deleted through this connection since it opened
+    /// (`sqlite3_total_changes64`): an operation that failed without changing it left nothing to undo.
+    var totalChanges: Int64 { sqlite3_total_changes64(handle) }
 
     /// The current error message of the connection.
     var errorMessage: String { String(cString: sqlite3_errmsg(handle)) }

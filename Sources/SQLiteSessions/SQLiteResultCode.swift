@@ -32,6 +32,8 @@ struct SQLiteResultCode: Hashable, CustomStringConvertible {
     static let tooBig = SQLiteResultCode(SQLITE_TOOBIG)
     static let noMemory = SQLiteResultCode(SQLITE_NOMEM)
     static let constraint = SQLiteResultCode(SQLITE_CONSTRAINT)
+    /// `SQLITE_CONSTRAINT_PRIMARYKEY`, `SQLITE_CONSTRAINT | (6 << 8)` (a macro Swift does not import).
+    static let constraintPrimaryKey = SQLiteResultCode(SQLITE_CONSTRAINT | (6 << 8))
 }
 
 extension SessionStoreError {

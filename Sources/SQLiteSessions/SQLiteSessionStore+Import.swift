@@ -20,6 +20,10 @@ extension SQLiteSessionStore {
     /// id when the file has no session with that id (so an export imported into an empty file
     /// reproduces every row), and gets a fresh one otherwise.
     ///
+    /// An id at or above 2^32 is taken to be the selector of the session's token (as this store
+    /// mints them), so the token finds the row by it. A session that cannot keep such an id gets
+    /// one below 2^32, where sessions are found by their token hash instead.
+    ///
     /// - Returns: What happened to each session, in order.
     public func importSessions(_ sessions: [Session]) async throws -> [ImportOutcome] {
         try checkOpen()
@@ -30,7 +34,7 @@ extension SQLiteSessionStore {
             var outcomes: [ImportOutcome] = []
             outcomes.reserveCapacity(sessions.count)
             for session in sessions {
-                if let existing = try connection.anySession(session.tokenHash) {
+                if let existing = try connection.session(hash: session.tokenHash, id: session.id) {
                     let replacement = Session(
                         id: existing.id,
                         tokenHash: session.tokenHash,
@@ -66,19 +70,22 @@ extension SQLiteSessionStore {
 }
 
 extension SQLiteConnection {
-    /// Inserts a session, with its own id when that id is free.
+    /// Inserts a session, with its own id when that id is free, and otherwise with the next id of
+    /// those found by hash.
     func insertImported(_ session: Session) throws(SessionStoreError) -> Int64 {
         let taken = try cachedStatement("SELECT 1 FROM sessions WHERE id = ?1")
         taken.bind(session.id, at: 1)
         let isTaken = try taken.step("checking an imported session's id")
         taken.reset()
-        guard session.id > 0, !isTaken else { return try insert(session) }
-        return try with(.insertSessionWithID) { statement throws(SessionStoreError) in
-            try SessionRow.bindInsert(session, to: statement, codec: codec)
-            statement.bind(session.id, at: 16)
-            try statement.run("importing a session")
-            return session.id
+        var id = session.id
+        if id <= 0 || isTaken {
+            id = try maxSessionID(legacy: true) + 1
+            guard id < SessionSQL.legacyIDLimit else {
+                throw SessionStoreError(.storageFull, "no id below 2^32 is left for imported sessions")
+            }
         }
+        try insert(StoredSessionRow(session, codec: codec).with(id: id, tokenHash: session.tokenHash))
+        return id
     }
 
     /// Overwrites every field of an existing row, creation time and client included.

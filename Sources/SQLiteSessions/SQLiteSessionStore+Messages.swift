@@ -9,7 +9,7 @@ extension SQLiteSessionStore {
         let (policy, origin, hash) = (self.policy, self.origin, token.hash)
         return try await writer.write { connection throws(SessionStoreError) in
             let now = policy.now
-            guard let row = try connection.liveSession(hash, at: now) else {
+            guard let row = try connection.session(for: token, liveAt: now, codec: .passThrough) else {
                 throw SessionStoreError(.notFound, "session \(hash.shortHex) does not exist or has expired; the message was not stored")
             }
             if policy.needsTouch(row, at: now) {
@@ -46,9 +46,9 @@ extension SQLiteSessionStore {
     public func messages(for token: SessionToken, last count: Int) async throws -> [SessionMessage]? {
         try checkOpen()
         try SessionPolicy.validate(limit: count, name: "count")
-        let (now, hash) = (policy.now, token.hash)
+        let now = policy.now
         return try await read { connection throws(SessionStoreError) -> [SessionMessage]? in
-            guard let row = try connection.liveSession(hash, at: now) else { return nil }
+            guard let row = try connection.session(for: token, liveAt: now, codec: .passThrough) else { return nil }
             return try Self.messages(ofSession: row.id, last: count, connection)
         }
     }

@@ -4,8 +4,7 @@ extension SQLiteSessionStore {
     public func load(_ token: SessionToken, client: SessionClient?) async throws -> Session? {
         try checkOpen()
         let now = policy.now
-        let hash = token.hash
-        guard let session = try await read({ connection throws(SessionStoreError) in try connection.liveSession(hash, at: now) }) else {
+        guard let session = try await read({ connection throws(SessionStoreError) in try connection.session(for: token, liveAt: now) }) else {
             return nil
         }
         guard session.deadlines.idleTimeout != nil else { return session }
@@ -19,9 +18,8 @@ extension SQLiteSessionStore {
     public func timeToLive(_ token: SessionToken) async throws -> Duration? {
         try checkOpen()
         let now = policy.now
-        let hash = token.hash
         return try await read { connection throws(SessionStoreError) in
-            try connection.liveSession(hash, at: now)?.timeToLive(at: now)
+            try connection.session(for: token, liveAt: now)?.timeToLive(at: now)
         }
     }
 

@@ -43,20 +43,39 @@ extension SQLiteSessionStore {
         }
     }
 
-    /// The stored sessions with these token hashes, expired ones included; absent hashes are left out.
+    /// A session to look up by its token hash, and its id when known (from the change log or a
+    /// copy's record): with the id it is a primary-key lookup, without it a scan for sessions
+    /// created since schema 3.
+    public struct StoredSessionKey: Sendable, Hashable {
+        public var tokenHash: TokenHash
+        public var id: Int64?
+
+        public init(tokenHash: TokenHash, id: Int64?) {
+            self.tokenHash = tokenHash
+            self.id = id
+        }
+    }
+
+    /// The stored sessions with these token hashes, expired ones included; absent ones are left out.
     ///
     /// For copying sessions elsewhere (replication): data is returned exactly as stored, so
     /// data sealed by encryption at rest stays sealed (``Sessions/SessionEncryption/open(_:)``
     /// opens it) and the copy holds nothing the file does not.
-    public func storedSessions(_ hashes: [TokenHash]) async throws -> [TokenHash: Session] {
+    public func storedSessions(_ keys: [StoredSessionKey]) async throws -> [TokenHash: Session] {
         try checkOpen()
         return try await read { connection throws(SessionStoreError) in
             var found: [TokenHash: Session] = [:]
-            for hash in hashes {
-                if let session = try connection.anySession(hash, codec: .passThrough) { found[hash] = session }
+            for key in keys {
+                if let session = try connection.session(hash: key.tokenHash, id: key.id, codec: .passThrough) { found[key.tokenHash] = session }
             }
             return found
         }
+    }
+
+    /// ``storedSessions(_:)-([StoredSessionKey])`` for hashes alone: a scan of the table for
+    /// sessions created since schema 3, so for tools and tests, not for serving.
+    public func storedSessions(_ hashes: [TokenHash]) async throws -> [TokenHash: Session] {
+        try await storedSessions(hashes.map { StoredSessionKey(tokenHash: $0, id: nil) })
     }
 
     /// A page of sessions like ``list(_:)``, with data exactly as stored (see

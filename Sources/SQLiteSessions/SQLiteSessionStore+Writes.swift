@@ -2,15 +2,16 @@ import Logging
 public import Sessions
 
 extension SQLiteSessionStore {
-    /// The most rows one purge transaction deletes, so no transaction holds the write lock for long.
-    public static let purgeChunkSize = 1000
-
     public func create(_ draft: SessionDraft) async throws -> IssuedSession {
         try checkOpen()
         let draft = try policy.validated(draft)
-        let token = SessionToken.generate()
-        let (policy, origin) = (self.policy, self.origin)
-        let (session, evicted) = try await writer.write { connection throws(SessionStoreError) in
+        let (policy, origin, selectors) = (self.policy, self.origin, self.selectors)
+        // Everything but the statements happens here, off the writer thread: the token, its
+        // hash, the row with its data sealed and its metadata encoded.
+        let minted = policy.now
+        let token = SessionToken.generate(selector: selectors.next(at: minted))
+        let row = try StoredSessionRow(Session.new(id: token.selector, token: token, draft: draft, policy: policy, now: minted), codec: codec)
+        let (issuedToken, session, evicted) = try await writer.write { connection throws(SessionStoreError) in
             let now = policy.now
             var evicted: [TokenHash] = []
             if let user = draft.userID, policy.maxSessionsPerUser != nil {
@@ -26,33 +27,56 @@ extension SQLiteSessionStore {
                     evicted.append(victim.tokenHash)
                 }
             }
-            let id = try connection.insert(Session.new(id: 0, token: token, draft: draft, policy: policy, now: now))
-            try connection.logChange(.created, sessionID: id, tokenHash: token.hash, userID: draft.userID, at: now, origin: origin)
-            return (Session.new(id: id, token: token, draft: draft, policy: policy, now: now), evicted)
+            let (token, inserted) = try Self.insert(row, token: token, on: connection, selectors: selectors)
+            try connection.logChange(.created, sessionID: token.selector, tokenHash: token.hash, userID: draft.userID, at: now, origin: origin)
+            return (token, inserted.session, evicted)
         }
-        return IssuedSession(token: token, session: session, evicted: evicted)
+        return IssuedSession(token: issuedToken, session: session, evicted: evicted)
+    }
+
+    /// Inserts a new session under its token's selector; when another process took that id,
+    /// mints a token with a selector after the file's highest id and inserts that instead.
+    private static func insert(
+        _ row: StoredSessionRow,
+        token: SessionToken,
+        on connection: SQLiteConnection,
+        selectors: SessionSelectors
+    ) throws(SessionStoreError) -> (SessionToken, StoredSessionRow) {
+        do {
+            try connection.insert(row)
+            return (token, row)
+        } catch where SQLiteConnection.isTakenID(error) {
+            selectors.skip(past: try connection.maxSessionID())
+            let fresh = SessionToken.generate(selector: selectors.next(at: row.session.createdAt))
+            let moved = row.with(id: fresh.selector, tokenHash: fresh.hash)
+            try connection.insert(moved)
+            return (fresh, moved)
+        }
     }
 
     public func save(_ session: Session, expectedVersion: Int64?) async throws -> Session {
         try checkOpen()
         try policy.validate(session)
+        let contents = try StoredSessionRow(session, codec: codec)
         let (policy, origin) = (self.policy, self.origin)
         return try await writer.write { connection throws(SessionStoreError) in
-            try Self.save(session, expectedVersion: expectedVersion, on: connection, now: policy.now, origin: origin)
+            try Self.save(contents, expectedVersion: expectedVersion, on: connection, now: policy.now, origin: origin)
         }
     }
 
     public func save(_ sessions: [Session]) async throws -> [Session?] {
         try checkOpen()
         for session in sessions { try policy.validate(session) }
+        let codec = self.codec
+        let rows = try sessions.map { session throws(SessionStoreError) in try StoredSessionRow(session, codec: codec) }
         let (policy, origin) = (self.policy, self.origin)
         return try await writer.write { connection throws(SessionStoreError) in
             let now = policy.now
             var saved: [Session?] = []
-            saved.reserveCapacity(sessions.count)
-            for session in sessions {
+            saved.reserveCapacity(rows.count)
+            for row in rows {
                 do throws(SessionStoreError) {
-                    saved.append(try Self.save(session, expectedVersion: nil, on: connection, now: now, origin: origin))
+                    saved.append(try Self.save(row, expectedVersion: nil, on: connection, now: now, origin: origin))
                 } catch where error.code == .notFound {
                     saved.append(nil)
                 }
@@ -61,16 +85,21 @@ extension SQLiteSessionStore {
         }
     }
 
+    /// Stores the user, data (already sealed) and metadata of `changes` on the session's row.
     private static func save(
-        _ session: Session,
+        _ changes: StoredSessionRow,
         expectedVersion: Int64?,
         on connection: SQLiteConnection,
         now: SessionInstant,
         origin: Int64
     ) throws(SessionStoreError) -> Session {
-        guard let row = try connection.liveSession(session.tokenHash, at: now) else { throw .sessionGone(session.tokenHash) }
+        let session = changes.session
+        // The stored data is replaced, so it is read as stored, not opened.
+        guard let row = try connection.session(id: session.id, hash: session.tokenHash, liveAt: now, codec: .passThrough) else {
+            throw .sessionGone(session.tokenHash)
+        }
         let saved = try row.saving(session, expectedVersion: expectedVersion, at: now)
-        try connection.update(saved)
+        try connection.update(changes.replacingSession(with: saved))
         try connection.logChange(.updated, sessionID: saved.id, tokenHash: saved.tokenHash, userID: saved.userID, at: now, origin: origin)
         return saved
     }
@@ -82,12 +111,12 @@ extension SQLiteSessionStore {
         let client = policy.clipped(client)
         return try await writer.write { connection throws(SessionStoreError) in
             let now = policy.now
-            guard let row = try connection.liveSession(hash, at: now) else { return nil }
+            guard let row = try connection.session(for: token, liveAt: now) else { return nil }
             let touched = row.touching(at: now, expiration: expiration, by: client)
             if expiration == nil {
                 try connection.updateLastSeen(touched)
             } else {
-                try connection.update(touched)
+                try connection.updateLimits(touched)
             }
             try connection.logChange(
                 expiration == nil ? .touched : .updated,
@@ -112,9 +141,7 @@ extension SQLiteSessionStore {
         do {
             let touched = try await writer.write { connection throws(SessionStoreError) -> Session? in
                 // The row may have changed since it was read: apply the use to what is stored now.
-                guard let row = try connection.liveSession(id: session.id, at: now), row.tokenHash == session.tokenHash else {
-                    return nil
-                }
+                guard let row = try connection.session(id: session.id, hash: session.tokenHash, liveAt: now) else { return nil }
                 guard row.lastSeenAt < now else { return row }
                 let touched = row.used(at: now, by: client)
                 try connection.updateLastSeen(touched)
@@ -138,26 +165,37 @@ extension SQLiteSessionStore {
     }
 
     public func delete(_ tokens: [SessionToken]) async throws -> Int {
-        try await delete(hashes: tokens.map(\.hash))
+        try await delete(finding: { connection throws(SessionStoreError) in
+            var rows: [Session] = []
+            for token in tokens {
+                if let row = try connection.session(for: token, liveAt: nil, codec: .passThrough) { rows.append(row) }
+            }
+            return rows
+        })
     }
 
     /// Deletes the session with this token hash, for operators who have the hash but not the token.
     ///
+    /// Without the token there is no selector to find the row by: sessions from before schema 3
+    /// are found through their index, others by a scan of the table.
+    ///
     /// - Returns: Whether a live session was deleted (an expired one is deleted too, and counts as gone).
     public func deleteStored(_ hash: TokenHash) async throws -> Bool {
-        try await delete(hashes: [hash]) == 1
+        try await delete(finding: { connection throws(SessionStoreError) in
+            try connection.session(hash: hash, id: nil, codec: .passThrough).map { [$0] } ?? []
+        }) == 1
     }
 
-    private func delete(hashes: [TokenHash]) async throws -> Int {
+    /// Deletes the sessions `find` returns, inside the write transaction.
+    private func delete(finding find: @escaping @Sendable (SQLiteConnection) throws(SessionStoreError) -> [Session]) async throws -> Int {
         try checkOpen()
         let (policy, origin) = (self.policy, self.origin)
         return try await writer.write { connection throws(SessionStoreError) in
             let now = policy.now
             var deleted = 0
-            for hash in hashes {
-                guard let row = try connection.anySession(hash, codec: .passThrough) else { continue }
+            for row in try find(connection) {
                 try connection.deleteSession(id: row.id)
-                try connection.logChange(.deleted, sessionID: row.id, tokenHash: hash, userID: row.userID, at: now, origin: origin)
+                try connection.logChange(.deleted, sessionID: row.id, tokenHash: row.tokenHash, userID: row.userID, at: now, origin: origin)
                 if !row.isExpired(at: now) { deleted += 1 }
             }
             return deleted
@@ -167,18 +205,28 @@ extension SQLiteSessionStore {
     public func rotate(_ token: SessionToken, saving changes: Session?, expectedVersion: Int64?) async throws -> IssuedSession? {
         try checkOpen()
         if let changes { try policy.validate(changes) }
-        let newToken = SessionToken.generate()
+        let codec = self.codec
+        let contents = try changes.map { changes throws(SessionStoreError) in try StoredSessionRow(changes, codec: codec) }
         let (policy, origin, hash) = (self.policy, self.origin, token.hash)
-        let rotated = try await writer.write { connection throws(SessionStoreError) -> Session? in
+        return try await writer.write { connection throws(SessionStoreError) -> IssuedSession? in
             let now = policy.now
-            guard let row = try connection.liveSession(hash, at: now) else { return nil }
+            // Read as stored: without changes the data stays as it is, and is opened once, for the caller.
+            guard let row = try connection.session(for: token, liveAt: now, codec: .passThrough) else { return nil }
+            // The selector stays, so the row does not move. A session from before schema 3 gets
+            // its id as selector, and is found by it from now on.
+            let newToken = row.id == token.selector ? token.withNewSecret() : SessionToken.generate(selector: row.id)
             let rotated = try row.rotating(to: newToken, saving: changes, expectedVersion: expectedVersion, at: now)
-            try connection.update(rotated)
+            var returned = rotated
+            if let contents {
+                try connection.update(contents.replacingSession(with: rotated))
+            } else {
+                try connection.updateToken(rotated)
+                returned.data = try codec.open(rotated.data)
+            }
             try connection.logChange(.rotatedOut, sessionID: row.id, tokenHash: hash, userID: row.userID, at: now, origin: origin)
             try connection.logChange(.rotated, sessionID: row.id, tokenHash: newToken.hash, userID: rotated.userID, at: now, origin: origin)
-            return rotated
+            return IssuedSession(token: newToken, session: returned)
         }
-        return rotated.map { IssuedSession(token: newToken, session: $0) }
     }
 
     public func revokeSession(_ hash: TokenHash, ofUser userID: String) async throws -> Bool {
@@ -187,7 +235,13 @@ extension SQLiteSessionStore {
         let (policy, origin) = (self.policy, self.origin)
         return try await writer.write { connection throws(SessionStoreError) in
             let now = policy.now
-            guard let row = try connection.anySession(hash, codec: .passThrough), row.userID == userID else { return false }
+            // Found through the user's index: a hash alone has no index for new sessions.
+            let row = try connection.with(.selectUserSessionByHash) { statement throws(SessionStoreError) in
+                statement.bind(userID, at: 1)
+                statement.bind(hash, at: 2)
+                return try statement.step("finding a user's session") ? try SessionRow.read(statement, codec: .passThrough) : nil
+            }
+            guard let row else { return false }
             try connection.deleteSession(id: row.id)
             try connection.logChange(.revoked, sessionID: row.id, tokenHash: hash, userID: userID, at: now, origin: origin)
             return !row.isExpired(at: now)
@@ -216,41 +270,88 @@ extension SQLiteSessionStore {
         }
     }
 
-    /// Deletes up to `limit` expired sessions, at most ``purgeChunkSize`` per transaction, letting
-    /// other work run between chunks. Each chunk also trims up to as many change-log entries that
-    /// are older than ``Configuration/changeLogRetention`` and behind every replication cursor.
+    /// Deletes up to `limit` expired sessions, through the `expires_at` index, in transactions
+    /// that never hold the writer while anyone else waits.
+    ///
+    /// Each transaction deletes the oldest expired rows in steps, logging them as `expired`. While
+    /// nothing else is queued it goes on, up to ``purgeChunkSize`` rows or ``longestPurgeChunk``,
+    /// in steps of ``purgeStepSize``; once another write is waiting it stops after the current
+    /// step and commits, and while writes keep coming it works in steps of
+    /// ``contendedPurgeStepSize``, so a login waits for at most one small step. Purge commits are
+    /// not fsynced: a purge undone by a power cut is done again (the rows are still expired), and
+    /// the next durable commit flushes it anyway. Each transaction also trims change-log entries
+    /// older than ``Configuration/changeLogRetention`` that every replication cursor has passed.
     public func purgeExpired(limit: Int) async throws -> Int {
         try SessionPolicy.validate(limit: limit)
         var purged = 0
+        var contended = false
         while purged < limit {
             try checkOpen()
-            let chunk = try await purgeChunk(limit: min(Self.purgeChunkSize, limit - purged))
+            let chunk = try await purgeChunk(limit: min(Self.purgeChunkSize, limit - purged), contended: contended)
             purged += chunk.purged
-            if chunk.purged < chunk.limit { break }
+            if chunk.exhausted { break }
+            contended = chunk.steppedAside
             await Task.yield()
         }
         return purged
     }
 
-    private func purgeChunk(limit: Int) async throws(SessionStoreError) -> (purged: Int, limit: Int) {
-        let (policy, origin, retention) = (self.policy, self.origin, configuration.changeLogRetention)
-        return try await writer.write { connection throws(SessionStoreError) in
+    /// Rows one purge statement deletes while nothing else is being written.
+    public static let purgeStepSize = 64
+
+    /// Rows one purge statement deletes while other writes keep coming: each waiting write
+    /// waits for this much work, and for flushing what it changed.
+    public static let contendedPurgeStepSize = 16
+
+    /// The most rows one purge transaction deletes while no one else is waiting.
+    public static let purgeChunkSize = 20_000
+
+    /// How long one purge transaction runs at most while no one else is waiting.
+    public static let longestPurgeChunk: Duration = .milliseconds(100)
+
+    private func purgeChunk(limit: Int, contended: Bool) async throws(SessionStoreError) -> (purged: Int, exhausted: Bool, steppedAside: Bool) {
+        let (policy, origin, retention, writer) = (self.policy, self.origin, configuration.changeLogRetention, self.writer)
+        let stepSize = contended ? Self.contendedPurgeStepSize : Self.purgeStepSize
+        return try await writer.writeInBackground { connection throws(SessionStoreError) in
             let now = policy.now
-            let removed = try connection.with(.purgeExpired) { statement throws(SessionStoreError) in
-                statement.bind(now.millisecondsSince1970, at: 1)
-                statement.bind(limit, at: 2)
-                var removed: [(id: Int64, hash: TokenHash, user: String?)] = []
-                while try statement.step("purging expired sessions") {
-                    guard let hash = statement.tokenHash(1) else { continue }
-                    removed.append((statement.int64(0), hash, statement.optionalString(2)))
+            let clock = ContinuousClock()
+            let started = clock.now
+            var purged = 0
+            var exhausted = false
+            var steppedAside = false
+            while purged < limit {
+                let step = min(stepSize, limit - purged)
+                // Log the step's rows as expired, then delete the same rows: two set statements,
+                // nothing per row in Swift.
+                try connection.with(.logExpired) { statement throws(SessionStoreError) in
+                    statement.bind(now.millisecondsSince1970, at: 1)
+                    statement.bind(step, at: 2)
+                    statement.bind(origin, at: 3)
+                    try statement.run("logging expired sessions")
                 }
-                return removed
+                let logged = connection.changes
+                let removed = try connection.with(.purgeExpired) { statement throws(SessionStoreError) in
+                    statement.bind(now.millisecondsSince1970, at: 1)
+                    statement.bind(step, at: 2)
+                    try statement.run("purging expired sessions")
+                    return connection.changes
+                }
+                guard removed == logged else {
+                    throw SessionStoreError(.internalError, "a purge step logged \(logged) expired sessions but deleted \(removed)")
+                }
+                purged += removed
+                if removed < step {
+                    exhausted = true
+                    break
+                }
+                if writer.hasWaitingOperations {
+                    steppedAside = true
+                    break
+                }
+                if clock.now - started >= Self.longestPurgeChunk { break }
             }
-            for row in removed {
-                try connection.logChange(.expired, sessionID: row.id, tokenHash: row.hash, userID: row.user, at: now, origin: origin)
-            }
-            try connection.trimChangeLog(before: now - retention, limit: limit)
-            return (removed.count, limit)
+            try connection.trimChangeLog(before: now - retention, limit: max(purged, Self.purgeStepSize))
+            return (purged, exhausted, steppedAside)
         }
     }
 }

@@ -32,6 +32,10 @@ public final class SQLiteSessionStore: SessionStore {
 
     let writer: GroupCommitWriter
     let readers: ReaderPool
+    /// How data is sealed before it is handed to the writer, and opened after it is read.
+    let codec: StoredDataCodec
+    /// The selectors of the sessions this instance creates.
+    let selectors = SessionSelectors()
     private let closed = Atomic<Bool>(false)
 
     /// Opens (creating if needed) and migrates the database at `path`.
@@ -61,12 +65,23 @@ public final class SQLiteSessionStore: SessionStore {
         self.configuration = configuration
         self.origin = Int64.random(in: 1...Int64.max)
         let codec = StoredDataCodec(encryption: policy.encryption, keepsSealedData: configuration.keepsSealedData)
-        self.writer = try GroupCommitWriter(maxBatchSize: configuration.maxBatchSize, logger: configuration.logger) {
-            () throws(SessionStoreError) in
-            let connection = try Self.openWriter(path: path, configuration: configuration)
-            connection.codec = codec
-            return connection
+        self.codec = codec
+        var openCheckpointer: (@Sendable () throws(SessionStoreError) -> SQLiteConnection)?
+        if !configuration.readOnly {
+            openCheckpointer = { () throws(SessionStoreError) in
+                try SQLiteConnection(path: path, mode: .readWrite(create: false), busyTimeout: configuration.busyTimeout)
+            }
         }
+        self.writer = try GroupCommitWriter(
+            maxBatchSize: configuration.maxBatchSize,
+            logger: configuration.logger,
+            open: { () throws(SessionStoreError) in
+                let connection = try Self.openWriter(path: path, configuration: configuration)
+                connection.codec = codec
+                return connection
+            },
+            openCheckpointer: openCheckpointer
+        )
         self.readers = ReaderPool(capacity: configuration.readerConnections) { () throws(SessionStoreError) in
             let connection = try Self.openReader(path: path, configuration: configuration)
             connection.codec = codec

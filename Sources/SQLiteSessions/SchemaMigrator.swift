@@ -57,9 +57,16 @@ struct SchemaMigrator {
         var current = try checkCompatible(connection)
         var applied: [Int32] = []
         for migration in migrations where migration.version > current {
+            // `PRAGMA foreign_keys` is a no-op inside a transaction, so it changes before BEGIN.
+            let foreignKeys = try connection.integer("PRAGMA foreign_keys", "reading the foreign key setting") ?? 0
+            if migration.rebuildsTables { try connection.execute("PRAGMA foreign_keys = OFF", "turning foreign keys off for \(migration.fileName)") }
+            defer {
+                if migration.rebuildsTables { try? connection.execute("PRAGMA foreign_keys = \(foreignKeys)", "restoring foreign keys") }
+            }
             try connection.execute("BEGIN IMMEDIATE", "starting migration \(migration.fileName)")
             do {
                 try connection.execute(migration.sql, "applying \(migration.fileName)")
+                if migration.rebuildsTables { try Self.checkForeignKeys(connection, after: migration) }
                 try connection.execute("PRAGMA user_version = \(migration.version)", "recording schema version \(migration.version)")
                 try connection.execute("COMMIT", "committing migration \(migration.fileName)")
             } catch {
@@ -70,5 +77,19 @@ struct SchemaMigrator {
             applied.append(current)
         }
         return applied
+    }
+
+    /// Fails when rows reference rows that are not there, so a rebuild that lost rows rolls back.
+    private static func checkForeignKeys(_ connection: SQLiteConnection, after migration: SchemaMigration) throws(SessionStoreError) {
+        let violations = try connection.integer(
+            "SELECT count(*) FROM pragma_foreign_key_check",
+            "checking foreign keys after \(migration.fileName)"
+        ) ?? 0
+        guard violations == 0 else {
+            throw SessionStoreError(
+                .corruptDatabase,
+                "\(connection.path): \(violations) rows reference missing sessions after \(migration.fileName); the migration was rolled back"
+            )
+        }
     }
 }

@@ -3,6 +3,13 @@ import Sessions
 
 /// Moves ``Session`` values in and out of `sessions` rows.
 enum SessionRow {
+    /// Reads the row the statement is on if its token hash is `hash`; nil for another session's
+    /// row, whose data is then not even opened.
+    static func read(_ statement: SQLiteStatement, codec: StoredDataCodec, expecting hash: TokenHash) throws(SessionStoreError) -> Session? {
+        guard statement.tokenHash(1) == hash else { return nil }
+        return try read(statement, codec: codec)
+    }
+
     /// Reads the row the statement is on; its columns are ``SessionSQL/sessionColumns``.
     static func read(_ statement: SQLiteStatement, codec: StoredDataCodec) throws(SessionStoreError) -> Session {
         guard let hash = statement.tokenHash(1) else {
@@ -38,12 +45,13 @@ enum SessionRow {
         return sessions
     }
 
-    /// Binds a new session to ``SessionSQL/insertSession``.
-    static func bindInsert(_ session: Session, to statement: SQLiteStatement, codec: StoredDataCodec) throws(SessionStoreError) {
+    /// Binds a new session to ``SessionSQL/insertSessionWithID``.
+    static func bindInsert(_ row: StoredSessionRow, to statement: SQLiteStatement) {
+        let session = row.session
         statement.bind(session.tokenHash, at: 1)
         statement.bind(session.userID, at: 2)
-        statement.bind(try codec.seal(session.data), at: 3)
-        statement.bind(try encodeMetadata(session.metadata), at: 4)
+        statement.bind(row.storedData, at: 3)
+        statement.bind(row.metadataText, at: 4)
         statement.bind(session.createdAt.millisecondsSince1970, at: 5)
         statement.bind(session.updatedAt.millisecondsSince1970, at: 6)
         statement.bind(session.lastSeenAt.millisecondsSince1970, at: 7)
@@ -55,15 +63,17 @@ enum SessionRow {
         statement.bind(session.userAgent, at: 13)
         statement.bind(session.lastSeenIP, at: 14)
         statement.bind(session.lastSeenUserAgent, at: 15)
+        statement.bind(session.id, at: 16)
     }
 
     /// Binds a changed session to ``SessionSQL/updateSession``.
-    static func bindUpdate(_ session: Session, to statement: SQLiteStatement, codec: StoredDataCodec) throws(SessionStoreError) {
+    static func bindUpdate(_ row: StoredSessionRow, to statement: SQLiteStatement) {
+        let session = row.session
         statement.bind(session.id, at: 1)
         statement.bind(session.tokenHash, at: 2)
         statement.bind(session.userID, at: 3)
-        statement.bind(try codec.seal(session.data), at: 4)
-        statement.bind(try encodeMetadata(session.metadata), at: 5)
+        statement.bind(row.storedData, at: 4)
+        statement.bind(row.metadataText, at: 5)
         statement.bind(session.updatedAt.millisecondsSince1970, at: 6)
         statement.bind(session.lastSeenAt.millisecondsSince1970, at: 7)
         statement.bind(session.deadlines.idleTimeout?.wholeMilliseconds, at: 8)
@@ -94,5 +104,60 @@ enum SessionRow {
         } catch {
             throw SessionStoreError(.corruptDatabase, "session \(id) has metadata that is not a JSON object of strings: \(error)")
         }
+    }
+}
+
+/// A session as it goes into a row: its data already sealed and its metadata already JSON, so
+/// the writer thread only binds and steps. Built by the caller, before the write is enqueued.
+struct StoredSessionRow: Sendable {
+    let session: Session
+    /// ``Sessions/Session/data`` as stored: sealed when encryption is on.
+    let storedData: Data
+    /// ``Sessions/Session/metadata`` as stored: a JSON object, or nil when empty.
+    let metadataText: String?
+
+    init(_ session: Session, codec: StoredDataCodec) throws(SessionStoreError) {
+        self.session = session
+        self.storedData = try codec.seal(session.data)
+        self.metadataText = try SessionRow.encodeMetadata(session.metadata)
+    }
+
+    /// The same stored data and metadata with the other fields of `session` (the row as a save
+    /// or rotation leaves it; its data and metadata are the ones this row was built from).
+    func replacingSession(with session: Session) -> StoredSessionRow {
+        StoredSessionRow(session: session, storedData: storedData, metadataText: metadataText)
+    }
+
+    /// The same stored contents under another id and token hash (a re-minted selector).
+    func with(id: Int64, tokenHash: TokenHash) -> StoredSessionRow {
+        StoredSessionRow(session: session.reidentified(id: id, tokenHash: tokenHash), storedData: storedData, metadataText: metadataText)
+    }
+
+    private init(session: Session, storedData: Data, metadataText: String?) {
+        self.session = session
+        self.storedData = storedData
+        self.metadataText = metadataText
+    }
+}
+
+extension Session {
+    /// This session under another id and token hash.
+    func reidentified(id: Int64, tokenHash: TokenHash) -> Session {
+        Session(
+            id: id,
+            tokenHash: tokenHash,
+            userID: userID,
+            data: data,
+            metadata: metadata,
+            createdAt: createdAt,
+            updatedAt: updatedAt,
+            lastSeenAt: lastSeenAt,
+            deadlines: deadlines,
+            version: version,
+            ip: ip,
+            userAgent: userAgent,
+            lastSeenIP: lastSeenIP,
+            lastSeenUserAgent: lastSeenUserAgent
+        )
     }
 }

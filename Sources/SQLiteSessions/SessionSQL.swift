@@ -8,12 +8,18 @@ enum SessionSQL: Int, CaseIterable {
     case releaseSavepoint
     case rollbackToSavepoint
 
-    case selectLiveByHash
-    case selectByHash
     case selectLiveByID
-    case insertSession
+    case selectByID
+    case selectLiveLegacy
+    case selectLegacy
+    case selectByHashScan
+    case selectUserSessionByHash
+    case maxSessionID
+    case maxLegacySessionID
     case insertSessionWithID
     case updateSession
+    case updateToken
+    case updateLimits
     case touchSession
     case deleteByID
     case selectUserSessions
@@ -25,6 +31,7 @@ enum SessionSQL: Int, CaseIterable {
     case totals
     case activeUsers
     case purgeExpired
+    case logExpired
 
     case insertChange
     case selectChanges
@@ -32,6 +39,10 @@ enum SessionSQL: Int, CaseIterable {
     case oldestCursor
     case firstYoungChange
     case trimChanges
+
+    /// Ids below this are sessions from before schema 3 (and imports whose token's selector is
+    /// unknown): found by hash through `sessions_legacy_token_idx`. Every selector is above it.
+    static let legacyIDLimit: Int64 = 1 << 32
 
     /// The columns ``SessionRow`` reads, in order.
     static let sessionColumns = """
@@ -49,18 +60,23 @@ enum SessionSQL: Int, CaseIterable {
         case .releaseSavepoint: return "RELEASE operation"
         case .rollbackToSavepoint: return "ROLLBACK TO operation"
 
-        case .selectLiveByHash:
-            return "SELECT \(columns) FROM sessions WHERE token_hash = ?1 AND expires_at > ?2"
-        case .selectByHash:
-            return "SELECT \(columns) FROM sessions WHERE token_hash = ?1"
         case .selectLiveByID:
             return "SELECT \(columns) FROM sessions WHERE id = ?1 AND expires_at > ?2"
-        case .insertSession:
-            return """
-                INSERT INTO sessions (token_hash, user_id, data, metadata, created_at, updated_at, last_seen_at, \
-                idle_timeout_ms, absolute_expires_at, expires_at, version, ip, user_agent, last_seen_ip, last_seen_user_agent) \
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-                """
+        case .selectByID:
+            return "SELECT \(columns) FROM sessions WHERE id = ?1"
+        case .selectLiveLegacy:
+            // The id bound matches sessions_legacy_token_idx's WHERE, so the planner uses it.
+            return "SELECT \(columns) FROM sessions WHERE token_hash = ?1 AND id < \(SessionSQL.legacyIDLimit) AND expires_at > ?2"
+        case .selectLegacy:
+            return "SELECT \(columns) FROM sessions WHERE token_hash = ?1 AND id < \(SessionSQL.legacyIDLimit)"
+        case .selectByHashScan:
+            return "SELECT \(columns) FROM sessions WHERE token_hash = ?1"
+        case .selectUserSessionByHash:
+            return "SELECT \(columns) FROM sessions WHERE user_id = ?1 AND token_hash = ?2"
+        case .maxSessionID:
+            return "SELECT coalesce(max(id), 0) FROM sessions"
+        case .maxLegacySessionID:
+            return "SELECT coalesce(max(id), 0) FROM sessions WHERE id < \(SessionSQL.legacyIDLimit)"
         case .insertSessionWithID:
             return """
                 INSERT INTO sessions (token_hash, user_id, data, metadata, created_at, updated_at, last_seen_at, \
@@ -72,6 +88,13 @@ enum SessionSQL: Int, CaseIterable {
                 UPDATE sessions SET token_hash = ?2, user_id = ?3, data = ?4, metadata = ?5, updated_at = ?6, \
                 last_seen_at = ?7, idle_timeout_ms = ?8, absolute_expires_at = ?9, expires_at = ?10, version = ?11, \
                 last_seen_ip = ?12, last_seen_user_agent = ?13 WHERE id = ?1
+                """
+        case .updateToken:
+            return "UPDATE sessions SET token_hash = ?2, updated_at = ?3, last_seen_at = ?3, expires_at = ?4, version = ?5 WHERE id = ?1"
+        case .updateLimits:
+            return """
+                UPDATE sessions SET last_seen_at = ?2, idle_timeout_ms = ?3, absolute_expires_at = ?4, expires_at = ?5, \
+                version = ?6, last_seen_ip = ?7, last_seen_user_agent = ?8 WHERE id = ?1
                 """
         case .touchSession:
             return """
@@ -103,10 +126,16 @@ enum SessionSQL: Int, CaseIterable {
         case .activeUsers:
             return "SELECT count(DISTINCT user_id) FROM sessions WHERE user_id IS NOT NULL AND expires_at > ?1"
         case .purgeExpired:
+            // The same rows, in the same order, as logExpired logs just before it.
             return """
                 DELETE FROM sessions WHERE id IN \
-                (SELECT id FROM sessions WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2) \
-                RETURNING id, token_hash, user_id
+                (SELECT id FROM sessions WHERE expires_at <= ?1 ORDER BY expires_at, id LIMIT ?2)
+                """
+        case .logExpired:
+            return """
+                INSERT INTO session_changes (session_id, token_hash, user_id, kind, at, origin) \
+                SELECT id, token_hash, user_id, 'expired', ?1, ?3 FROM sessions \
+                WHERE expires_at <= ?1 ORDER BY expires_at, id LIMIT ?2
                 """
 
         case .insertChange:

@@ -2,7 +2,7 @@ import Foundation
 import Sessions
 
 /// How a connection turns session data and message content into what is stored, and back.
-struct StoredDataCodec {
+struct StoredDataCodec: Sendable {
     /// Seals what is written and opens what is read; nil stores data as it is.
     var encryption: SessionEncryption?
     /// Hand sealed data out still sealed when there is no key to open it, instead of failing:

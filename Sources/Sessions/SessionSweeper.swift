@@ -20,12 +20,13 @@ public struct SessionSweeper: Service {
     public struct Configuration: Sendable {
         /// Time between sweeps; zero turns sweeping off.
         public var interval: Duration
-        /// Sessions deleted per purge call (and, for SQLite, per transaction). At most 1000 is sensible.
+        /// Sessions deleted per purge call. The SQLite store splits a call into transactions
+        /// bounded by time that step aside for other writes, so a large chunk never stalls logins.
         public var chunkSize: Int
         /// Where sweep results and failures are reported.
         public var logger: Logger
 
-        public init(interval: Duration = .seconds(60), chunkSize: Int = 1000, logger: Logger = Logger(label: "sessions.sweeper")) {
+        public init(interval: Duration = .seconds(60), chunkSize: Int = 10_000, logger: Logger = Logger(label: "sessions.sweeper")) {
             self.interval = interval
             self.chunkSize = chunkSize
             self.logger = logger

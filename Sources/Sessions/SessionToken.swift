@@ -34,6 +34,29 @@ public struct SessionToken: Sendable, Hashable, CustomStringConvertible {
         return SessionToken(w0: generator.next(), w1: generator.next(), w2: generator.next(), w3: generator.next())
     }
 
+    /// Mints a token whose first 8 bytes are `selector` (big-endian) and whose other 24 bytes,
+    /// 192 bits, come from the system CSPRNG.
+    ///
+    /// A store that keys its rows by the selector finds a session with one primary-key lookup and
+    /// then compares the SHA-256 of the whole token, so the secret part is what the token's
+    /// strength rests on, and the store still keeps no token, only its hash. The SQLite store
+    /// mints its tokens this way, with ascending selectors, so its inserts append.
+    public static func generate(selector: Int64) -> SessionToken {
+        var generator = SystemRandomNumberGenerator()
+        return SessionToken(w0: UInt64(bitPattern: selector).bigEndian, w1: generator.next(), w2: generator.next(), w3: generator.next())
+    }
+
+    /// The token's first 8 bytes as a big-endian number. For tokens from
+    /// ``generate(selector:)`` it is the selector they were minted with; for others, 64 random bits.
+    public var selector: Int64 {
+        Int64(bitPattern: UInt64(bigEndian: w0))
+    }
+
+    /// A new token with the same selector and a new secret: what a rotation hands out.
+    public func withNewSecret() -> SessionToken {
+        SessionToken.generate(selector: selector)
+    }
+
     /// Parses a token a client sent.
     ///
     /// - Parameter string: The 43-character base64url form.

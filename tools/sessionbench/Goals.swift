@@ -37,10 +37,10 @@ enum Goals {
             let value = hit.opsPerSecond / redis.opsPerSecond
             return (ratio(value), value >= 50)
         }
-        add("load miss (SQLite), 1 thread ≥ 0.75× raw prepared-statement lookup", row("load miss", "sqlite", 1)) { miss in
+        add("load miss (SQLite), 1 thread ≥ 1.0× raw prepared-statement lookup of the same layout", row("load miss", "sqlite", 1)) { miss in
             guard let raw = row("load miss", "raw statement", 1) else { return ("raw lookup not run", nil) }
             let value = miss.opsPerSecond / raw.opsPerSecond
-            return (ratio(value), value >= 0.75)
+            return (ratio(value), value >= 1.0)
         }
         let create64 = row("create", "sqlite", 64, "full")
         add("create, 64 concurrent, .full ≥ 1.5× Redis store (AOF always), 64 concurrent", create64) { create in
@@ -53,10 +53,10 @@ enum Goals {
             let value = create.opsPerSecond / naive.opsPerSecond
             return (ratio(value), value >= 8)
         }
-        add("create, 1 task, .full: p50 ≤ 2× one fdatasync", row("create", "sqlite", 1, "full")) { create in
+        add("create, 1 task, .full: p50 ≤ 1.5× one fdatasync", row("create", "sqlite", 1, "full")) { create in
             guard let sync = row("fdatasync", "limit", 1) else { return ("fdatasync not run", nil) }
             let value = create.p50Microseconds / sync.p50Microseconds
-            return (String(format: "p50 %.0f µs = %.2f× fdatasync p50 %.0f µs", create.p50Microseconds, value, sync.p50Microseconds), value <= 2)
+            return (String(format: "p50 %.0f µs = %.2f× fdatasync p50 %.0f µs", create.p50Microseconds, value, sync.p50Microseconds), value <= 1.5)
         }
         add("sliding reads: rows written ≤ 1% of loads", row("sliding reads", "cached", 1)) { sliding in
             let written = sliding.extra["rowsWritten"] ?? .nan
@@ -67,17 +67,24 @@ enum Goals {
         add("purge: concurrent reader p99 ≤ 2 ms", row("load during purge", "sqlite", 1)) { reader in
             (String(format: "p99 %.0f µs", reader.p99Microseconds), reader.p99Microseconds <= 2000)
         }
+        add("purge: create p99 during a purge ≤ 3× create p99 without one", row("create during purge", "sqlite", 1, "full")) { during in
+            guard let before = row("create before purge", "sqlite", 1, "full") else { return ("creates before the purge not run", nil) }
+            let value = during.p99Microseconds / before.p99Microseconds
+            return (String(format: "%@: p99 %.0f µs during, %.0f µs before", ratio(value), during.p99Microseconds, before.p99Microseconds), value <= 3)
+        }
         add("open a \(ResultTable.count(options.scaleSizes.last ?? 0))-session file, first load ≤ 50 ms", row("open + first load", "cached", 1)) { open in
             (String(format: "worst of 5: %.1f ms", open.p99Microseconds / 1000), open.p99Microseconds <= 50_000)
         }
         if let smallest = options.scaleSizes.first, let largest = options.scaleSizes.last, smallest < largest {
-            for (workload, store) in [("load miss", "sqlite"), ("load hit", "cached"), ("create", "sqlite")] {
+            // The write path's layout keeps creates and misses flat (≤ 1.3×); a cache hit grows
+            // with the cache's working set (≤ 2×).
+            for (workload, store, bound) in [("load miss", "sqlite", 1.3), ("load hit", "cached", 2.0), ("create", "sqlite", 1.3)] {
                 let small = row("scaling \(ResultTable.count(smallest)) \(workload)", store, workload == "create" ? 64 : 1)
                 let large = row("scaling \(ResultTable.count(largest)) \(workload)", store, workload == "create" ? 64 : 1)
-                add("\(workload): \(ResultTable.count(smallest)) → \(ResultTable.count(largest)) sessions, per-op cost grows ≤ 2×", large) { large in
+                add("\(workload): \(ResultTable.count(smallest)) → \(ResultTable.count(largest)) sessions, per-op cost grows ≤ \(String(format: "%.1f", bound))×", large) { large in
                     guard let small else { return ("smaller size not run", nil) }
                     let growth = small.opsPerSecond / large.opsPerSecond
-                    return (ratio(growth), growth <= 2)
+                    return (ratio(growth), growth <= bound)
                 }
             }
         }

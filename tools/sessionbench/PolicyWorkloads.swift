@@ -117,53 +117,88 @@ struct PolicyWorkloads {
     }
 
     /// 100k expired rows purged while one task keeps loading live sessions (straight from SQLite):
-    /// the purge rate, and the reader's latency during it.
+    /// the purge rate and the reader's latency. Then another 100k purged while one task logs in,
+    /// one create at a time: the creates' latency, against creates in the same file just before.
     private func purgeUnderReader() async throws -> [BenchmarkResult] {
         let clock = ManualSessionClock(SystemSessionClock().now)
         let (store, directory) = try store(policy: SessionPolicy(expiration: .absolute(.seconds(60)), clock: clock))
         defer { try? FileManager.default.removeItem(at: directory) }
         let count = options.purgeRows
-        _ = try await SQLiteWorkloads(options: options).prefill(store, count: count)
+        let payload = options.payload
         var created: [SessionToken] = []
         for index in 0..<1000 {
-            created.append(try await store.create(userID: "live\(index)", data: options.payload, expiration: .absolute(.seconds(24 * 3600))).token)
+            created.append(try await store.create(userID: "live\(index)", data: payload, expiration: .absolute(.seconds(24 * 3600))).token)
         }
         let live = created
-        clock.advance(by: .seconds(61))
-        let reading = Atomic<Bool>(true)
-        let reader = Task {
-            var latencies = LatencyRecorder()
-            var loads = 0
-            let watch = ContinuousClock()
-            while reading.load(ordering: .relaxed) {
-                let began = watch.now
-                guard try await store.load(live[(loads &* 7919) % live.count]) != nil else { throw BenchmarkFailure("a live session vanished") }
-                latencies.record(watch.now - began)
-                loads += 1
-            }
-            return (loads, latencies)
+        let load = { @Sendable (index: Int) async throws in
+            guard try await store.load(live[(index &* 7919) % live.count]) != nil else { throw BenchmarkFailure("a live session vanished") }
         }
-        let start = ContinuousClock.now
-        let purged = try await store.purgeExpired(limit: .max)
-        let elapsed = ContinuousClock.now - start
-        reading.store(false, ordering: .relaxed)
-        let (loads, readerLatencies) = try await reader.value
-        try await store.close()
+        let login = { @Sendable (index: Int) async throws in
+            _ = try await store.create(userID: "login\(index % 1000)", data: payload, expiration: .absolute(.seconds(24 * 3600)))
+        }
+
+        _ = try await SQLiteWorkloads(options: options).prefill(store, count: count)
+        clock.advance(by: .seconds(61))
+        let (purged, elapsed, loads, readerLatencies) = try await Self.purge(store, beside: load)
         guard purged == count else { throw BenchmarkFailure("purged \(purged) of \(count) expired sessions") }
+
+        _ = try await SQLiteWorkloads(options: options).prefill(store, count: count)
+        let before = try await Measurement.run(concurrency: 1, duration: options.duration) { _, index in try await login(index) }
+        clock.advance(by: .seconds(61))
+        let (purgedBeside, elapsedBeside, creates, createLatencies) = try await Self.purge(store, beside: login)
+        try await store.close()
+        guard purgedBeside >= count else { throw BenchmarkFailure("purged \(purgedBeside) of \(count) expired sessions") }
+
         var purgeLatency = LatencyRecorder(capacity: 1)
         purgeLatency.record(elapsed)
         return [
             BenchmarkResult(
                 workload: "purge", store: "sqlite", concurrency: 1, durability: "full",
                 operations: purged, elapsed: elapsed, latencies: purgeLatency,
-                note: "rows/s; chunks of \(SQLiteSessionStore.purgeChunkSize), reader running"
+                note: "rows/s; a reader running"
             ),
             BenchmarkResult(
                 workload: "load during purge", store: "sqlite", concurrency: 1,
                 operations: loads, elapsed: elapsed, latencies: readerLatencies,
                 note: "the reader's loads while the purge ran"
             ),
+            BenchmarkResult(
+                workload: "create before purge", store: "sqlite", concurrency: 1, durability: "full",
+                operations: before.operations, elapsed: before.elapsed, latencies: before.latencies,
+                note: "one at a time, in the file about to be purged"
+            ),
+            BenchmarkResult(
+                workload: "create during purge", store: "sqlite", concurrency: 1, durability: "full",
+                operations: creates, elapsed: elapsedBeside, latencies: createLatencies,
+                note: String(format: "one at a time while %@ expired sessions were purged (%.1fk rows/s)", ResultTable.count(count), Double(purgedBeside) / elapsedBeside.seconds / 1000)
+            ),
         ]
+    }
+
+    /// Purges every expired session while one task repeats `operation`, timing each.
+    private static func purge(
+        _ store: SQLiteSessionStore,
+        beside operation: @escaping @Sendable (Int) async throws -> Void
+    ) async throws -> (purged: Int, elapsed: Duration, operations: Int, latencies: LatencyRecorder) {
+        let running = RunningFlag()
+        let worker = Task {
+            var latencies = LatencyRecorder()
+            var count = 0
+            let watch = ContinuousClock()
+            while running.isSet {
+                let began = watch.now
+                try await operation(count)
+                latencies.record(watch.now - began)
+                count += 1
+            }
+            return (count, latencies)
+        }
+        let start = ContinuousClock.now
+        let purged = try await store.purgeExpired(limit: .max)
+        let elapsed = ContinuousClock.now - start
+        running.clear()
+        let (count, latencies) = try await worker.value
+        return (purged, elapsed, count, latencies)
     }
 
     /// Resident anonymous memory the cache adds per session, at two payload sizes: the slope is
@@ -263,4 +298,13 @@ func residentBytes() -> Int {
         let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     else { return 0 }
     return kilobytes * 1024
+}
+
+/// A flag one task clears to stop others.
+final class RunningFlag: Sendable {
+    private let value = Atomic<Bool>(true)
+
+    var isSet: Bool { value.load(ordering: .relaxed) }
+
+    func clear() { value.store(false, ordering: .relaxed) }
 }

@@ -97,6 +97,13 @@ final class RawStatement {
         return String(cString: text)
     }
 
+    /// Whether the BLOB in `column` holds exactly `bytes`, compared in place.
+    func blob(_ column: Int32, equals bytes: UnsafeRawBufferPointer) -> Bool {
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard count == bytes.count, let blob = sqlite3_column_blob(statement, column) else { return false }
+        return memcmp(blob, bytes.baseAddress!, count) == 0
+    }
+
     func data(_ column: Int32) -> Data {
         let count = Int(sqlite3_column_bytes(statement, column))
         guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return Data() }

@@ -96,7 +96,7 @@ struct SQLiteWorkloads {
         }
         let raw = try RawLookup(path: directory.appendingPathComponent("bench.sqlite").path)
         let outcome = try await Measurement.run(concurrency: 1, duration: options.duration) { _, iteration in
-            guard try raw.find(tokens[(iteration &* 7919) % tokens.count].hash) else { throw BenchmarkFailure("a prefilled row was not found") }
+            guard try raw.find(tokens[(iteration &* 7919) % tokens.count]) else { throw BenchmarkFailure("a prefilled row was not found") }
         }
         results.append(BenchmarkResult(
             workload: "load miss", store: "raw statement", concurrency: 1,
@@ -142,8 +142,8 @@ struct SQLiteWorkloads {
     }
 }
 
-/// The store's own lookup query as a bare prepared statement: bind the hash and the time, step,
-/// copy out every column. One task uses it.
+/// The store's own lookup as a bare prepared statement: bind the token's selector and the time,
+/// step, compare the token hash, copy out every column. One task uses it.
 final class RawLookup: @unchecked Sendable {
     // Safe: the benchmark calls `find` from one task at a time (concurrency 1), never in parallel.
     private let connection: RawConnection
@@ -154,15 +154,16 @@ final class RawLookup: @unchecked Sendable {
         statement = try connection.prepare("""
             SELECT id, token_hash, user_id, data, metadata, created_at, updated_at, last_seen_at, \
             idle_timeout_ms, absolute_expires_at, version, ip, user_agent, last_seen_ip, last_seen_user_agent \
-            FROM sessions WHERE token_hash = ?1 AND expires_at > ?2
+            FROM sessions WHERE id = ?1 AND expires_at > ?2
             """)
     }
 
-    func find(_ hash: TokenHash) throws -> Bool {
+    func find(_ token: SessionToken) throws -> Bool {
         defer { statement.reset() }
-        hash.withUnsafeBytes { statement.bind($0, at: 1) }
+        statement.bind(token.selector, at: 1)
         statement.bind(Int64(Date().timeIntervalSince1970 * 1000), at: 2)
         guard try statement.step() else { return false }
+        guard token.hash.withUnsafeBytes({ statement.blob(1, equals: $0) }) else { return false }
         let row = RawSessionRow(
             id: statement.int64(0), tokenHash: statement.data(1), userID: statement.string(2),
             data: statement.data(3), metadata: statement.string(4), createdAt: statement.int64(5),

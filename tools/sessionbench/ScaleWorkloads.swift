@@ -93,7 +93,8 @@ struct ScaleWorkloads {
 
 /// Writes a session file of any size fast: the store creates the schema, then one connection
 /// inserts rows in large transactions with `synchronous=OFF` and the change-log triggers off
-/// (a generated file has no history). The rows are what the store itself would write.
+/// (a generated file has no history). The rows are what the store itself would write: ids are
+/// ascending selectors and each token carries its row's id.
 enum BulkFile {
     /// Absolute expiry a day out: loads never write.
     static let policy = SessionPolicy(expiration: .absolute(.seconds(24 * 3600)))
@@ -106,22 +107,25 @@ enum BulkFile {
         try connection.execute("PRAGMA synchronous = OFF")
         let insert = try connection.prepare("""
             INSERT INTO sessions (token_hash, user_id, data, metadata, created_at, updated_at, last_seen_at, \
-            idle_timeout_ms, absolute_expires_at, expires_at, version, ip, user_agent) \
-            VALUES (?1, ?2, ?3, NULL, ?4, ?4, ?4, NULL, ?5, ?5, 1, '203.0.113.7', 'Mozilla/5.0 (sessionbench)')
+            idle_timeout_ms, absolute_expires_at, expires_at, version, ip, user_agent, id) \
+            VALUES (?1, ?2, ?3, NULL, ?4, ?4, ?4, NULL, ?5, ?5, 1, '203.0.113.7', 'Mozilla/5.0 (sessionbench)', ?6)
             """)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let every = max(1, count / sample)
         var tokens: [SessionToken] = []
         tokens.reserveCapacity(min(count, sample))
         try connection.execute("BEGIN")
+        // Selectors as the store mints them: the creation time shifted left 20 bits, counting up.
+        let firstSelector = (now - Int64(count)) << 20
         for index in 0..<count {
-            let token = SessionToken.generate()
+            let token = SessionToken.generate(selector: firstSelector + Int64(index))
             if index % every == 0 && tokens.count < sample { tokens.append(token) }
             token.hash.withUnsafeBytes { insert.bind($0, at: 1) }
             insert.bind("user\(index % max(1, count / 5))", at: 2)
             insert.bind(payload, at: 3)
             insert.bind(now, at: 4)
             insert.bind(now + 24 * 3_600_000, at: 5)
+            insert.bind(token.selector, at: 6)
             try insert.run()
             if index % 200_000 == 199_999 {
                 try connection.execute("COMMIT; BEGIN")

@@ -248,12 +248,16 @@ public final class RedisReplicator: Service, Sendable {
     /// Writes the current state of every session the changes name, and the marker, in one transaction.
     private func apply(_ changes: [SessionChange], through sequence: Int64) async throws {
         var order: [TokenHash] = []
+        var keys: [SQLiteSessionStore.StoredSessionKey] = []
         var users: [TokenHash: Set<String>] = [:]
         for change in changes {
-            if users[change.tokenHash] == nil { order.append(change.tokenHash) }
+            if users[change.tokenHash] == nil {
+                order.append(change.tokenHash)
+                keys.append(SQLiteSessionStore.StoredSessionKey(tokenHash: change.tokenHash, id: change.sessionID))
+            }
             users[change.tokenHash, default: []].formUnion(change.userID.map { [$0] } ?? [])
         }
-        let stored = try await primary.storedSessions(order)
+        let stored = try await primary.storedSessions(keys)
         let now = primary.policy.now
         var commands = [RedisCommand("MULTI")]
         for hash in order {
@@ -349,14 +353,15 @@ public final class RedisReplicator: Service, Sendable {
             let names = found.compactMap(\.string)
             guard !names.isEmpty else { continue }
             let records = try await client.send(RedisCommand("MGET", names.map { .string($0) })).elements ?? []
-            var ours: [(key: String, hash: TokenHash, text: String, user: String?)] = []
+            var ours: [(key: String, hash: TokenHash, id: Int64, text: String, user: String?)] = []
             for (key, value) in zip(names, records) {
                 guard let text = value.string, let record = try? SessionRecord.decode(text),
                     record.source == configuration.name, let hash = keys.tokenHash(inKey: key)
                 else { continue }
-                ours.append((key, hash, text, record.user_id))
+                ours.append((key, hash, record.id, text, record.user_id))
             }
-            let local = try await primary.storedSessions(ours.map(\.hash))
+            // Records this replicator wrote carry the local id, so each lookup is by primary key.
+            let local = try await primary.storedSessions(ours.map { SQLiteSessionStore.StoredSessionKey(tokenHash: $0.hash, id: $0.id) })
             let now = primary.policy.now
             for orphan in ours where local[orphan.hash].map({ $0.isExpired(at: now) }) ?? true {
                 _ = try await client.run(
