@@ -235,7 +235,10 @@ final class GroupCommitWriter: Sendable {
 
     private func run(_ connection: SQLiteConnection, checkpointer: WALCheckpointer?) {
         var lastSize = 0
-        while let batch = nextBatch(afterGroupOf: lastSize) {
+        let onIdle = {
+            if let checkpointer, connection.writeAheadLogFrames >= WALCheckpointer.idleThreshold { checkpointer.request() }
+        }
+        while let batch = nextBatch(afterGroupOf: lastSize, onIdle: onIdle) {
             lastSize = batch.count
             if batch.count == 1, batch[0].standalone {
                 runAlone(batch[0], on: connection)
@@ -245,10 +248,13 @@ final class GroupCommitWriter: Sendable {
             while !remaining.isEmpty {
                 remaining = runTransaction(remaining, on: connection)
             }
-            if let checkpointer, connection.writeAheadLogFrames >= WALCheckpointer.threshold {
-                checkpointer.request()
-            }
+            if let checkpointer { keepWriteAheadLogShort(connection, checkpointer) }
         }
+    }
+
+    /// Asks for a background checkpoint once the log passes ``WALCheckpointer/threshold``.
+    private func keepWriteAheadLogShort(_ connection: SQLiteConnection, _ checkpointer: WALCheckpointer) {
+        if connection.writeAheadLogFrames >= WALCheckpointer.threshold { checkpointer.request() }
     }
 
     private func runAlone(_ operation: Operation, on connection: SQLiteConnection) {
@@ -281,7 +287,7 @@ final class GroupCommitWriter: Sendable {
         case exit
     }
 
-    private func nextBatch(afterGroupOf lastSize: Int) -> [Operation]? {
+    private func nextBatch(afterGroupOf lastSize: Int, onIdle: () -> Void) -> [Operation]? {
         var yields = 0
         while true {
             let next = state.withLock { state -> Next in
@@ -311,6 +317,7 @@ final class GroupCommitWriter: Sendable {
                 sched_yield()
             case .sleep:
                 yields = 0
+                onIdle()
                 wakeUp.wait()
             }
         }

@@ -6,6 +6,9 @@ public import Sessions
 extension SQLiteSessionStore {
     /// Sessions whose token hash starts with `prefix` (hex digits, either case), expired or not.
     ///
+    /// Only sessions from before schema 3 have an index on their hash; the others are found by a
+    /// scan of the table, which is for tools, not for serving.
+    ///
     /// - Parameter limit: The most to return; ask for two to learn whether a prefix is ambiguous.
     /// - Throws: ``Sessions/SessionStoreError/Code/invalidArgument`` when `prefix` is not 1-64 hex digits.
     public func sessions(hashPrefix prefix: String, limit: Int = 2) async throws -> [Session] {
@@ -26,6 +29,15 @@ extension SQLiteSessionStore {
             statement.bind(upper, at: 2)
             statement.bind(limit, at: 3)
             return try SessionRow.readAll(statement, codec: connection.codec, context: "looking sessions up by hash prefix")
+        }
+    }
+
+    /// The session a token opens, expired or not, for tools: one primary-key lookup by the
+    /// token's selector (or, for a session from before schema 3, by its hash).
+    public func storedSession(for token: SessionToken) async throws -> Session? {
+        try checkOpen()
+        return try await read { connection throws(SessionStoreError) in
+            try connection.session(for: token, liveAt: nil)
         }
     }
 
@@ -148,6 +160,8 @@ extension SQLiteSessionStore {
                     SELECT abs((SELECT count(*) FROM sessions NOT INDEXED WHERE user_id IS NOT NULL) - \
                     (SELECT count(*) FROM sessions INDEXED BY sessions_user_idx WHERE user_id IS NOT NULL))
                     """, "sessions with a user missing from the per-user index"),
+                // Schema 3 dropped the UNIQUE index on token_hash (hashes of 192 random bits do not collide).
+                ("SELECT count(*) - count(DISTINCT token_hash) FROM sessions", "sessions sharing a token hash with another"),
                 ("SELECT count(*) FROM sessions WHERE metadata IS NOT NULL AND NOT json_valid(metadata)", "sessions whose metadata is not valid JSON"),
                 ("SELECT count(*) FROM sessions WHERE version < 1 OR updated_at < created_at", "sessions with an impossible version or update time"),
                 ("""

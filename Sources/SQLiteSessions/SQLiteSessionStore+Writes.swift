@@ -176,13 +176,13 @@ extension SQLiteSessionStore {
 
     /// Deletes the session with this token hash, for operators who have the hash but not the token.
     ///
-    /// Without the token there is no selector to find the row by: sessions from before schema 3
-    /// are found through their index, others by a scan of the table.
-    ///
+    /// - Parameter id: The session's id, when known (`sessionctl` shows it): the row is then found
+    ///   by primary key. Without it, sessions from before schema 3 are found through their index
+    ///   and others by a scan of the table.
     /// - Returns: Whether a live session was deleted (an expired one is deleted too, and counts as gone).
-    public func deleteStored(_ hash: TokenHash) async throws -> Bool {
+    public func deleteStored(_ hash: TokenHash, id: Int64? = nil) async throws -> Bool {
         try await delete(finding: { connection throws(SessionStoreError) in
-            try connection.session(hash: hash, id: nil, codec: .passThrough).map { [$0] } ?? []
+            try connection.session(hash: hash, id: id, codec: .passThrough).map { [$0] } ?? []
         }) == 1
     }
 

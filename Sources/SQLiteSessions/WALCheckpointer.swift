@@ -19,6 +19,21 @@ final class WALCheckpointer: Sendable {
     /// Log size, in pages, from which a checkpoint is asked for: SQLite's own default.
     static let threshold = 1000
 
+    /// Log size from which a checkpoint also starts the log over.
+    ///
+    /// SQLite starts the log from the beginning only at a write after it was copied entirely,
+    /// which a passive checkpoint never achieves while writes keep coming: the log would grow
+    /// without end. Past this size the checkpointer copies the rest in `RESTART` mode, which
+    /// holds new writes back for as long as copying what came since the passive pass takes.
+    static let restartThreshold = 8 * threshold
+
+    /// Log size from which a checkpoint is asked for when the writer falls idle: readers find
+    /// pages faster in a log that has been copied back entirely (they then skip it).
+    static let idleThreshold = 128
+
+    /// How long to wait before trying again when readers kept part of the log from being copied.
+    static let retryDelay: DispatchTimeInterval = .milliseconds(20)
+
     private struct State {
         var requested = false
         var closing = false
@@ -85,8 +100,17 @@ final class WALCheckpointer: Sendable {
     }
 
     private func run(_ connection: SQLiteConnection) {
+        var incomplete = false
+        var lastCopied: Int32 = -1
+        var progressed = false
         while true {
-            wakeUp.wait()
+            // A checkpoint that fell behind new commits goes on at once; one that readers held
+            // back (nothing more copied) is tried again shortly; request or not.
+            if incomplete && !progressed {
+                _ = wakeUp.wait(timeout: .now() + Self.retryDelay)
+            } else if !incomplete {
+                wakeUp.wait()
+            }
             let proceed = state.withLock { state -> Bool in
                 state.requested = false
                 return !state.closing
@@ -94,7 +118,13 @@ final class WALCheckpointer: Sendable {
             guard proceed else { return }
             var logFrames: Int32 = 0
             var copied: Int32 = 0
-            let code = sqlite3_wal_checkpoint_v2(connection.handle, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copied)
+            var code = sqlite3_wal_checkpoint_v2(connection.handle, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copied)
+            if code == SQLITE_OK, logFrames >= Self.restartThreshold {
+                code = sqlite3_wal_checkpoint_v2(connection.handle, nil, SQLITE_CHECKPOINT_RESTART, &logFrames, &copied)
+            }
+            incomplete = code == SQLITE_BUSY || (code == SQLITE_OK && copied < logFrames)
+            progressed = code == SQLITE_OK && copied > lastCopied
+            lastCopied = incomplete ? copied : -1
             if code == SQLITE_OK || code == SQLITE_BUSY {
                 state.withLock { $0.checkpoints += 1 }
             } else {

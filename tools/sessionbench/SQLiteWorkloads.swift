@@ -124,7 +124,16 @@ struct SQLiteWorkloads {
     }
 
     /// Creates `count` sessions quickly (64 concurrent creates share commits).
+    /// Creates `count` sessions from 64 tasks. An SQLite store's log is then copied back into the
+    /// file, so what is measured next starts from the state a store settles into when writes
+    /// pause, not from the middle of a checkpoint.
     func prefill(_ store: any SessionStore, count: Int) async throws -> [IssuedSession] {
+        let issued = try await create(count, in: store)
+        if let sqlite = store as? SQLiteSessionStore { _ = try await sqlite.checkpoint() }
+        return issued
+    }
+
+    private func create(_ count: Int, in store: any SessionStore) async throws -> [IssuedSession] {
         let payload = options.payload
         return try await withThrowingTaskGroup(of: [IssuedSession].self) { group in
             let workers = 64

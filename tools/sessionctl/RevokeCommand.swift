@@ -42,8 +42,7 @@ struct RevokeCommand: AsyncParsableCommand {
             if count == 0 { revoked = [] }
         } else if let session {
             let found = try await SessionLookup.find(session, in: store)
-            let token = found.tokenHash
-            if try await store.deleteStored(token) || found.isExpired(at: now) { revoked = [found] }
+            if try await store.deleteStored(found.tokenHash, id: found.id) || found.isExpired(at: now) { revoked = [found] }
         }
         try await store.close()
         if options.json {

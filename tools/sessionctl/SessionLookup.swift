@@ -5,9 +5,7 @@ import SQLiteSessions
 /// unambiguous prefix of a hex token hash.
 enum SessionLookup {
     static func find(_ argument: String, in store: SQLiteSessionStore) async throws -> Session {
-        if let token = try? SessionToken(argument),
-            let session = try await store.sessions(hashPrefix: token.hash.hex, limit: 1).first
-        {
+        if let token = try? SessionToken(argument), let session = try await store.storedSession(for: token) {
             return session
         }
         let digits = argument.lowercased()
