@@ -26,6 +26,8 @@ let package = Package(
         .library(name: "HummingbirdSessionsAuth", targets: ["HummingbirdSessionsAuth"]),
         .executable(name: "sample-site", targets: ["sample-site"]),
         .executable(name: "hummingbird-auth-peer", targets: ["hummingbird-auth-peer"]),
+        .library(name: "VaporSessions", targets: ["VaporSessions"]),
+        .executable(name: "vapor-sample-site", targets: ["vapor-sample-site"]),
     ],
     traits: [
         .trait(name: "Hummingbird", description: "HummingbirdSessions: session middleware, request context and cookies for Hummingbird 2."),
@@ -34,6 +36,7 @@ let package = Package(
             description: "HummingbirdSessionsAuth: makes a session's user the hummingbird-auth identity; builds the sample site.",
             enabledTraits: ["Hummingbird"]
         ),
+        .trait(name: "Vapor", description: "VaporSessions: a session driver, request helpers and an optional middleware for Vapor 4."),
         .default(enabledTraits: []),
     ],
     dependencies: [
@@ -46,6 +49,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
     ],
     targets: [
         .target(
@@ -153,8 +157,29 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "VaporSessions",
+            dependencies: [
+                "Sessions",
+                .product(name: "Vapor", package: "vapor", condition: .when(traits: ["Vapor"])),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "vapor-sample-site",
+            dependencies: [
+                "SampleShop",
+                "Sessions",
+                "VaporSessions",
+                "RedisSessions",
+                .product(name: "Vapor", package: "vapor", condition: .when(traits: ["Vapor"])),
+            ],
+            path: "tools/vapor-sample-site",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SampleShop",
-            dependencies: ["Sessions"],
             path: "tools/sample-shop",
             swiftSettings: swiftSettings
         ),
@@ -235,6 +260,19 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["Hummingbird"])),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth", condition: .when(traits: ["HummingbirdAuth"])),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Hummingbird"])),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VaporSessionsTests",
+            dependencies: [
+                "Sessions",
+                "SQLiteSessions",
+                "RedisSessions",
+                "VaporSessions",
+                "SessionTestSupport",
+                .product(name: "Vapor", package: "vapor", condition: .when(traits: ["Vapor"])),
+                .product(name: "VaporTesting", package: "vapor", condition: .when(traits: ["Vapor"])),
             ],
             swiftSettings: swiftSettings
         ),

@@ -33,3 +33,23 @@ public struct Cart: Codable, Sendable, Equatable {
         items[item] = quantity > 0 ? quantity : nil
     }
 }
+
+/// One row of the "your sessions" page.
+public struct ShopDevice: Sendable {
+    /// What the revoke button sends back: the session's token hash, in hex.
+    public var id: String
+    public var userAgent: String
+    public var address: String
+    public var signedIn: String
+    public var lastSeen: String
+    public var isCurrent: Bool
+
+    public init(id: String, userAgent: String, address: String, signedIn: String, lastSeen: String, isCurrent: Bool) {
+        self.id = id
+        self.userAgent = userAgent
+        self.address = address
+        self.signedIn = signedIn
+        self.lastSeen = lastSeen
+        self.isCurrent = isCurrent
+    }
+}

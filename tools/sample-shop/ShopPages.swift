@@ -1,5 +1,3 @@
-public import Sessions
-
 /// The sample shop's pages as HTML text, for the sample site and for the benchmark's peer built on
 /// hummingbird-auth's own sessions, so both serve the same bytes. Every value that came from a
 /// request or the store goes through ``escape(_:)``.
@@ -77,15 +75,15 @@ public enum ShopPages {
     }
 
     /// "Your sessions": the user's devices, this one marked, each with a button that signs it out.
-    public static func devices(user: DemoUser, devices: [(session: Session, isCurrent: Bool)]) -> String {
+    public static func devices(user: DemoUser, devices: [ShopDevice]) -> String {
         var body = navigation(user: user) + "<h1>Your sessions</h1>"
         body += #"<table id="devices"><tr><th>Device</th><th>Address</th><th>Signed in</th><th>Last seen</th><th></th></tr>"#
-        for (session, isCurrent) in devices {
-            let hash = session.tokenHash.hex
+        for device in devices {
+            let (hash, isCurrent) = (escape(device.id), device.isCurrent)
             body += #"<tr class="device" data-session="\#(hash)"\#(isCurrent ? #" id="this-device""# : "")>"#
-            body += "<td>\(escape(session.lastSeenUserAgent ?? session.userAgent ?? "unknown"))\(isCurrent ? " <strong>(this device)</strong>" : "")</td>"
-            body += "<td>\(escape(session.lastSeenIP ?? session.ip ?? "unknown"))</td>"
-            body += "<td>\(session.createdAt)</td><td>\(session.lastSeenAt)</td>"
+            body += "<td>\(escape(device.userAgent))\(isCurrent ? " <strong>(this device)</strong>" : "")</td>"
+            body += "<td>\(escape(device.address))</td>"
+            body += "<td>\(escape(device.signedIn))</td><td>\(escape(device.lastSeen))</td>"
             body += #"<td><form method="post" action="/sessions/revoke"><input type="hidden" name="session" value="\#(hash)"><button class="revoke">Sign out</button></form></td></tr>"#
         }
         body += "</table>"

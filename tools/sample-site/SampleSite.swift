@@ -51,7 +51,16 @@ enum SampleSite {
         router.get("/sessions") { _, context in
             guard let user = context.identity else { return Response.redirect(to: "/", type: .normal) }
             let devices = try await context.session.sessionsOfUser()
-            let rows = devices.map { ($0, context.session.isCurrent($0)) }
+            let rows = devices.map { session in
+                ShopDevice(
+                    id: session.tokenHash.hex,
+                    userAgent: session.lastSeenUserAgent ?? session.userAgent ?? "unknown",
+                    address: session.lastSeenIP ?? session.ip ?? "unknown",
+                    signedIn: session.createdAt.description,
+                    lastSeen: session.lastSeenAt.description,
+                    isCurrent: context.session.isCurrent(session)
+                )
+            }
             return Page(html: ShopPages.devices(user: user, devices: rows)).response()
         }
 

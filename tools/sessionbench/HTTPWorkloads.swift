@@ -1,13 +1,18 @@
 import ChildProcesses
 import Foundation
 
-/// The web workloads: wrk on loopback against the sample site (this package's store, durable
-/// SQLite with the memory cache in front, through `HummingbirdSessions`) and against the same
-/// routes built on the framework's own sessions, in one run. Three workloads each: an
-/// authenticated page view (read only), a cart update (a write) and a login (a new session).
+/// The web workloads: wrk on loopback against the same three routes (an authenticated page view,
+/// a cart update, a login) served by this package's store, durable SQLite with the memory cache
+/// in front, and by each framework's own sessions, in one run:
+///
+/// - Hummingbird: the sample site (`HummingbirdSessions`) and hummingbird-auth's
+///   `SessionMiddleware` over `MemoryPersistDriver`;
+/// - Vapor: `vapor-sample-site` with the store as Vapor's session driver and with this package's
+///   middleware, Vapor's memory sessions, and Fluent's SQLite sessions (`tools/fluent-peer`, a
+///   package of its own, built here unless `--quick`).
 ///
 /// Store rows written are counted on each side: this store's change log, which every write
-/// appends to; the peer's own counter of driver writes.
+/// appends to; the peers' own counters of driver writes.
 struct HTTPWorkloads {
     let options: BenchmarkOptions
 
@@ -30,23 +35,48 @@ struct HTTPWorkloads {
             emit("  http: skipped: wrk is not installed (tools/setup installs it)")
             return
         }
-        let binaries = try HTTPBinaries.locate(names: ["sample-site", "hummingbird-auth-peer"], buildIfMissing: !options.quick)
-        let servers = [
+        let binaries = try HTTPBinaries.locate(names: ["sample-site", "hummingbird-auth-peer", "vapor-sample-site"], buildIfMissing: !options.quick)
+        let changeLog: (Int, URL) async throws -> Int = { _, directory in try Self.changeLogRows(directory.appendingPathComponent("site.sqlite").path) }
+        let peerCounter: (Int, URL) async throws -> Int = { port, _ in
+            Int(try await LoopbackHTTP.request("GET", port: port, "/_writes").body.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+        var servers = [
             Server(
                 executable: binaries["sample-site"]!,
                 label: "hummingbird + sqlite",
                 durability: "full",
                 environment: ["SESSION_DURABILITY": "full"],
-                rowsWritten: { _, directory in try Self.changeLogRows(directory.appendingPathComponent("site.sqlite").path) }
+                rowsWritten: changeLog
+            ),
+            Server(executable: binaries["hummingbird-auth-peer"]!, label: "hummingbird-auth memory", rowsWritten: peerCounter),
+            Server(
+                executable: binaries["vapor-sample-site"]!,
+                label: "vapor + sqlite driver",
+                durability: "full",
+                environment: ["SESSION_DURABILITY": "full"],
+                arguments: { ["--sessions", "driver", "--port", "\($0)"] },
+                rowsWritten: changeLog
             ),
             Server(
-                executable: binaries["hummingbird-auth-peer"]!,
-                label: "hummingbird-auth memory",
-                rowsWritten: { port, _ in
-                    Int(try await LoopbackHTTP.request("GET", port: port, "/_writes").body.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-                }
+                executable: binaries["vapor-sample-site"]!,
+                label: "vapor + sqlite middleware",
+                durability: "full",
+                environment: ["SESSION_DURABILITY": "full"],
+                arguments: { ["--sessions", "middleware", "--port", "\($0)"] },
+                rowsWritten: changeLog
+            ),
+            Server(
+                executable: binaries["vapor-sample-site"]!,
+                label: "vapor memory",
+                arguments: { ["--sessions", "memory", "--port", "\($0)"] },
+                rowsWritten: peerCounter
             ),
         ]
+        if options.quick {
+            emit("  http: the Fluent peer is not built in --quick mode")
+        } else {
+            servers.append(Server(executable: try FluentPeer.locate(), label: "vapor + fluent sqlite", rowsWritten: peerCounter))
+        }
         for server in servers {
             try await measure(server, into: &results)
         }
@@ -135,6 +165,28 @@ struct HTTPWorkloads {
     }
 }
 
+/// The Fluent peer: its own package in `tools/fluent-peer`, built in release mode into
+/// `.build-fluent` the first time (minutes: Vapor, Fluent and SQLite from source).
+enum FluentPeer {
+    static func locate() throws -> String {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        guard let root = HTTPBinaries.packageRoot(from: here) else { throw BenchmarkFailure("cannot find the package root from \(here.path)") }
+        let scratch = root.appendingPathComponent(".build-fluent")
+        let binary = scratch.appendingPathComponent("release/fluent-peer").path
+        let swift = ChildProcess.find("swift") ?? "swift"
+        emit("  (building tools/fluent-peer in release mode into \(scratch.path); the first time takes minutes)")
+        let child = try ChildProcess(
+            swift,
+            ["build", "-c", "release", "--package-path", root.appendingPathComponent("tools/fluent-peer").path, "--scratch-path", scratch.path],
+            environment: ProcessInfo.processInfo.environment, standardInput: .null, standardOutput: .null, standardError: .inherit
+        )
+        guard child.wait() == .exited(0), FileManager.default.isExecutableFile(atPath: binary) else {
+            throw BenchmarkFailure("building tools/fluent-peer failed")
+        }
+        return binary
+    }
+}
+
 /// Finds the web servers the HTTP workloads drive. They need package traits, which a plain
 /// `swift run -c release sessionbench` does not turn on: then they are built once, in release
 /// mode with every trait, into `.build-http` beside `.build`, so the benchmark's own build is
@@ -173,7 +225,7 @@ enum HTTPBinaries {
         return paths
     }
 
-    private static func packageRoot(from directory: URL) -> URL? {
+    static func packageRoot(from directory: URL) -> URL? {
         var url = directory
         while url.path != "/" {
             if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }

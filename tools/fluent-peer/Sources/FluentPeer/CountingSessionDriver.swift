@@ -1,0 +1,1 @@
+../../../vapor-sample-site/CountingSessionDriver.swift
