@@ -134,6 +134,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "CChildProcess", path: "tools/CChildProcess"),
+        .target(name: "CPowerLossVFS", dependencies: ["CSQLite"], path: "Tests/CPowerLossVFS"),
         .target(
             name: "HummingbirdSessions",
             dependencies: [
@@ -223,7 +224,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SQLiteSessionsTests",
-            dependencies: ["Sessions", "SQLiteSessions", "CSQLite", "SessionTestSupport", "ChildProcesses"],
+            dependencies: ["Sessions", "SQLiteSessions", "CSQLite", "CPowerLossVFS", "SessionTestSupport", "ChildProcesses"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

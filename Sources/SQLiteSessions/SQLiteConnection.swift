@@ -25,14 +25,15 @@ final class SQLiteConnection {
     /// Opens `path`.
     ///
     /// - Throws: ``SessionStoreError`` translated from `sqlite3_open_v2`.
-    init(path: String, mode: Mode, busyTimeout: Duration) throws(SessionStoreError) {
+    /// - Parameter vfs: The VFS to open the file through, by registered name; nil for the default.
+    init(path: String, mode: Mode, busyTimeout: Duration, vfs: String? = nil) throws(SessionStoreError) {
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         switch mode {
         case .readWrite(let create): flags |= SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
         case .readOnly: flags |= SQLITE_OPEN_READONLY
         }
         var handle: OpaquePointer?
-        let code = sqlite3_open_v2(path, &handle, flags, nil)
+        let code = sqlite3_open_v2(path, &handle, flags, vfs)
         guard code == SQLITE_OK, let handle else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
             sqlite3_close_v2(handle)

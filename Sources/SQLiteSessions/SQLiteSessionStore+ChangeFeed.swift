@@ -16,7 +16,7 @@ extension SQLiteSessionStore: SessionChangeFeed {
     ///     the next call continues where it stopped.
     public func makeChangeReader(after sequence: Int64?, maxChangesPerRead: Int = .max) throws -> any SessionChangeReader {
         try checkOpen()
-        let connection = try SQLiteConnection(path: path, mode: .readWrite(create: false), busyTimeout: configuration.busyTimeout)
+        let connection = try SQLiteConnection(path: path, mode: .readWrite(create: false), busyTimeout: configuration.busyTimeout, vfs: configuration.vfs)
         try connection.execute("PRAGMA query_only = ON", "configuring a change reader")
         return SQLiteChangeReader(
             connection: connection,

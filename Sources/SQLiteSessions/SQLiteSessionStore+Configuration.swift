@@ -46,6 +46,9 @@ extension SQLiteSessionStore {
         /// placeholder naming the key. For tools that list, export or copy a database without
         /// its keys (`sessionctl` without `--keys`). Never set it for a store that serves requests.
         public var keepsSealedData: Bool
+        /// The SQLite VFS every connection opens the file through, by its registered name; nil
+        /// for SQLite's default. For tests that simulate a failing disk or a power cut.
+        public var vfs: String? = nil
 
         /// One reader per core, and at least two.
         public static var defaultReaderConnections: Int { max(2, ProcessInfo.processInfo.activeProcessorCount) }

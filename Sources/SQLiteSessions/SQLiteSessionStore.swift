@@ -69,7 +69,11 @@ public final class SQLiteSessionStore: SessionStore {
         var openCheckpointer: (@Sendable () throws(SessionStoreError) -> SQLiteConnection)?
         if !configuration.readOnly {
             openCheckpointer = { () throws(SessionStoreError) in
-                try SQLiteConnection(path: path, mode: .readWrite(create: false), busyTimeout: configuration.busyTimeout)
+                let connection = try SQLiteConnection(path: path, mode: .readWrite(create: false), busyTimeout: configuration.busyTimeout, vfs: configuration.vfs)
+                // A checkpoint syncs the WAL and the database file before the log may be reused,
+                // at NORMAL and above; said here rather than left to SQLite's compiled default.
+                try connection.execute("PRAGMA synchronous = \(configuration.durability == .full ? "FULL" : "NORMAL")", "configuring the checkpoint connection")
+                return connection
             }
         }
         self.writer = try GroupCommitWriter(
@@ -160,7 +164,7 @@ public final class SQLiteSessionStore: SessionStore {
 
     private static func openWriter(path: String, configuration: Configuration) throws(SessionStoreError) -> SQLiteConnection {
         if configuration.readOnly { return try openForReading(path: path, configuration: configuration) }
-        let connection = try SQLiteConnection(path: path, mode: .readWrite(create: true), busyTimeout: configuration.busyTimeout)
+        let connection = try SQLiteConnection(path: path, mode: .readWrite(create: true), busyTimeout: configuration.busyTimeout, vfs: configuration.vfs)
         if connection.isReadOnly {
             throw SessionStoreError(
                 .readOnly,
@@ -201,7 +205,7 @@ public final class SQLiteSessionStore: SessionStore {
         guard FileManager.default.fileExists(atPath: path) else {
             throw SessionStoreError(.notFound, "no session database at \(path)")
         }
-        let connection = try SQLiteConnection(path: path, mode: .readOnly, busyTimeout: configuration.busyTimeout)
+        let connection = try SQLiteConnection(path: path, mode: .readOnly, busyTimeout: configuration.busyTimeout, vfs: configuration.vfs)
         let version = try SchemaMigrator().checkCompatible(connection)
         guard version == SessionSchema.latestVersion else {
             throw SessionStoreError(
@@ -214,11 +218,11 @@ public final class SQLiteSessionStore: SessionStore {
 
     private static func openReader(path: String, configuration: Configuration) throws(SessionStoreError) -> SQLiteConnection {
         if configuration.readOnly {
-            let connection = try SQLiteConnection(path: path, mode: .readOnly, busyTimeout: configuration.busyTimeout)
+            let connection = try SQLiteConnection(path: path, mode: .readOnly, busyTimeout: configuration.busyTimeout, vfs: configuration.vfs)
             try connection.execute("PRAGMA mmap_size = \(configuration.memoryMapSize)", "configuring a reader connection")
             return connection
         }
-        let connection = try SQLiteConnection(path: path, mode: .readWrite(create: false), busyTimeout: configuration.busyTimeout)
+        let connection = try SQLiteConnection(path: path, mode: .readWrite(create: false), busyTimeout: configuration.busyTimeout, vfs: configuration.vfs)
         try connection.execute(
             """
             PRAGMA query_only = ON;
