@@ -136,6 +136,12 @@ extension SQLiteSessionStore {
     ///
     /// - Returns: One line per problem; empty when everything holds.
     public func verify() async throws -> [String] {
+        try await verification().problems
+    }
+
+    /// What ``verify()`` checks, with what it noticed that is not a problem: change-log entries
+    /// older than the one before them (a wall clock stepped back, as NTP makes it do).
+    public func verification() async throws -> SQLiteVerification {
         try checkOpen()
         let now = policy.now.millisecondsSince1970
         return try await read { connection throws(SessionStoreError) in
@@ -172,10 +178,6 @@ extension SQLiteSessionStore {
                     coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'session_changes'), 0)
                     """, "change-log entries beyond the recorded last sequence"),
                 ("""
-                    SELECT count(*) FROM (SELECT at, lag(at) OVER (ORDER BY seq) AS previous FROM session_changes) \
-                    WHERE at < previous - 1000
-                    """, "change-log entries more than a second older than the entry before them"),
-                ("""
                     SELECT count(*) FROM replication_cursors WHERE seq > \
                     coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'session_changes'), 0)
                     """, "replication cursors beyond the last change"),
@@ -185,7 +187,15 @@ extension SQLiteSessionStore {
                 let count = try connection.integer(sql, "verifying: \(description)") ?? 0
                 if count != 0 { problems.append("\(count) \(description)") }
             }
-            return problems
+            var notes: [String] = []
+            let backwards = try connection.integer(
+                "SELECT count(*) FROM (SELECT at, lag(at) OVER (ORDER BY seq) AS previous FROM session_changes) WHERE at < previous - 1000",
+                "looking for change-log times that go back"
+            ) ?? 0
+            if backwards != 0 {
+                notes.append("\(backwards) change-log entr\(backwards == 1 ? "y is" : "ies are") more than a second older than the entry before (a writer's clock stepped back)")
+            }
+            return SQLiteVerification(problems: problems, notes: notes)
         }
     }
 

@@ -27,6 +27,43 @@ struct DemoCommandTests {
         #expect(try run(sessionctl, ["stats", "--db", path]).standardOutput.contains("active"))
     }
 
+    @Test func twoDemoRunsOnOneFileLeaveAHistoryThatVerifies() throws {
+        let sessionctl = try product("sessionctl")
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("demo.sqlite").path
+        let arguments = ["demo", "--db", path, "--users", "150", "--minutes", "30", "--durability", "normal"]
+        let first = try run(sessionctl, arguments)
+        #expect(first.status == 0, "\(first.standardError)")
+        let second = try run(sessionctl, arguments)
+        #expect(second.status == 0, "\(second.standardError)")
+        #expect(second.standardOutput.contains("already holds traffic up to"))
+
+        // The second run's history follows the first's: no entry is older than the one before it.
+        let backwards = try sqlite3(path, "SELECT count(*) FROM (SELECT at, lag(at) OVER (ORDER BY seq) AS previous FROM session_changes) WHERE at < previous;")
+        #expect(backwards.standardOutput == "0\n")
+        let verify = try run(sessionctl, ["verify", "--db", path])
+        #expect(verify.status == 0, "\(verify.standardOutput)")
+        #expect(!verify.standardOutput.contains("note:"))
+    }
+
+    @Test func verifyCallsAClockThatSteppedBackANoteNotAProblem() throws {
+        let sessionctl = try product("sessionctl")
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("demo.sqlite").path
+        #expect(try run(sessionctl, ["demo", "--db", path, "--users", "50", "--minutes", "10"]).status == 0)
+        // A writer whose clock NTP stepped back an hour: the newest entry is older than the one before.
+        _ = try sqlite3(path, "UPDATE session_changes SET at = at - 3600000 WHERE seq = (SELECT max(seq) FROM session_changes);")
+        let verify = try run(sessionctl, ["verify", "--db", path])
+        #expect(verify.status == 0, "\(verify.standardOutput)")
+        #expect(verify.standardOutput.contains("note: 1 change-log entry is more than a second older than the entry before"))
+        let json = try run(sessionctl, ["verify", "--db", path, "--json"])
+        let report = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any]
+        #expect(report?["ok"] as? Bool == true)
+        #expect((report?["notes"] as? [String])?.count == 1)
+    }
+
     @Test func statsOnAMissingFileExitsOneAndUsageErrorsExitTwo() throws {
         let sessionctl = try product("sessionctl")
         let missing = try run(sessionctl, ["stats", "--db", "/nonexistent/\(UUID().uuidString).sqlite"])

@@ -67,6 +67,15 @@ struct DemoCommand: AsyncParsableCommand {
         let end = SystemSessionClock().now
         let clock = ManualSessionClock(end - .seconds(Int64(minutes) * 60))
         let store = try options.open(policy: SessionPolicy(clock: clock), durability: durability.durability, create: true)
+        // A second run on the same file continues its history instead of writing entries older
+        // than the first run's: it starts after the newest change, with minutes as short as that takes.
+        var minuteLength = Duration.seconds(60)
+        if let newest = try await store.changeLogSummary().newestAt, newest >= clock.now {
+            let start = newest + .milliseconds(1)
+            clock.set(start)
+            minuteLength = max(.milliseconds(1), (end - start) / minutes)
+            print("\(options.path) already holds traffic up to \(newest): the \(minutes) simulated minutes last \(Format.duration(minuteLength)) each")
+        }
         let simulation = DemoSimulation(store: store, clock: clock, users: users, workers: workers, seed: seed)
         let progress = ProgressReporter(total: minutes, on: .standardOutput, plainTenths: true)
         let started = ContinuousClock.now
@@ -76,7 +85,7 @@ struct DemoCommand: AsyncParsableCommand {
             if minute % 15 == 0 || minute == minutes {
                 try await simulation.purge()
             }
-            clock.advance(by: .seconds(60))
+            clock.advance(by: minuteLength)
             let elapsed = ContinuousClock.now - started
             progress.update(
                 done: minute,
