@@ -100,6 +100,16 @@ public final class RedisClient: Sendable {
         }
     }
 
+    /// Ends every reconnection backoff, so the next request connects at once: for a last
+    /// attempt that cannot wait, such as a replicator's flush at shutdown.
+    public func retryNow() {
+        state.withLock { state in
+            for index in state.slots.indices {
+                if case .backingOff = state.slots[index] { state.slots[index] = .empty }
+            }
+        }
+    }
+
     // MARK: Pool
 
     private func connection() async throws(SessionStoreError) -> RedisConnection {

@@ -91,7 +91,13 @@ final class RedisConnection: Sendable {
             promise.fail(error)
         }
         do {
-            return try await promise.futureResult.get()
+            // A cancelled caller stops waiting; the reply still arrives and is matched to this
+            // request (and dropped), so the pipeline's order is kept.
+            return try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                promise.fail(SessionStoreError(.unavailable, "the request to \(endpoint) was cancelled before Redis answered"))
+            }
         } catch let error as SessionStoreError {
             throw error
         } catch {

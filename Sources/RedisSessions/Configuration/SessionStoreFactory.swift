@@ -19,6 +19,7 @@ import SQLiteSessions
 /// | `SESSION_KEY_PREFIX` | prefix of every Redis key | empty |
 /// | `SESSION_REPLICA_NAME` | this host's name in replication | the host name |
 /// | `SESSION_READ_THROUGH` | `true`: look in Redis for sessions not found locally | `false` |
+/// | `SESSION_REPLICA_SHUTDOWN_DEADLINE` | how long a graceful shutdown may spend sending committed changes to Redis | 5s |
 /// | `SESSION_ENCRYPTION_KEYS` | `id:base64key,…`: seal session data and messages with AES-256-GCM; the first key is current (`sessionctl keygen` makes one) | off |
 /// | `SESSION_MAX_PER_USER` | the most live sessions per user; one more evicts one | no limit |
 /// | `SESSION_EVICT` | which session gives way: `oldest` (created first) or `idle` (used least recently) | `oldest` |
@@ -88,6 +89,9 @@ public enum SessionStoreFactory {
         // Every value is checked before the file is opened.
         let replica = try replicateTo.map { url throws(SessionStoreError) in try configuration(url, variable: "SESSION_REPLICATE_TO") }
         let readThrough = try flag(variables, "SESSION_READ_THROUGH")
+        let shutdownDeadline = try variables["SESSION_REPLICA_SHUTDOWN_DEADLINE"].map { text throws(SessionStoreError) in
+            try DurationText.parse(text, name: "SESSION_REPLICA_SHUTDOWN_DEADLINE")
+        }
         let cached = try flag(variables, "SESSION_CACHE", default: true)
 
         let primary = try SQLiteSessionStore(path: path, policy: policy, configuration: .init(durability: durability))
@@ -98,10 +102,12 @@ public enum SessionStoreFactory {
         if let replica {
             let client = RedisClient(configuration: replica)
             let name = variables["SESSION_REPLICA_NAME"] ?? ProcessInfo.processInfo.hostName
+            var replication = RedisReplicator.Configuration(name: name, keys: RedisSessionKeys(prefix: prefix))
+            if let deadline = shutdownDeadline { replication.shutdownDeadline = deadline }
             let replicated = ReplicatedSessionStore(
                 primary: primary,
                 client: client,
-                configuration: .init(name: name, keyPrefix: prefix, readThrough: readThrough)
+                configuration: .init(replication: replication, readThrough: readThrough)
             )
             store = replicated
             services.append(replicated.replicator)

@@ -41,6 +41,9 @@ public final class RedisReplicator: Service, Sendable {
         public var retryDelay: Duration
         /// Longest wait between attempts while Redis is down.
         public var maxRetryDelay: Duration
+        /// How long a graceful shutdown may spend sending what is committed and not yet in
+        /// Redis (see ``RedisReplicator/flush(within:)``); zero stops at once.
+        public var shutdownDeadline: Duration
         /// Where failures and resyncs are reported.
         public var logger: Logger
 
@@ -51,6 +54,7 @@ public final class RedisReplicator: Service, Sendable {
             pollInterval: Duration = .milliseconds(10),
             retryDelay: Duration = .milliseconds(100),
             maxRetryDelay: Duration = .seconds(5),
+            shutdownDeadline: Duration = .seconds(5),
             logger: Logger = Logger(label: "sessions.replicator")
         ) {
             self.name = name
@@ -59,6 +63,7 @@ public final class RedisReplicator: Service, Sendable {
             self.pollInterval = pollInterval
             self.retryDelay = retryDelay
             self.maxRetryDelay = maxRetryDelay
+            self.shutdownDeadline = shutdownDeadline
             self.logger = logger
         }
     }
@@ -105,8 +110,27 @@ public final class RedisReplicator: Service, Sendable {
         }
     }
 
+    /// Where replication stands, with the backlog counted against the change log's head and
+    /// the stored cursor as they are now, not as the last poll saw them.
+    ///
+    /// Two small reads of the local file; when they fail, ``status`` as last seen.
+    public func currentStatus() async -> ReplicationStatus {
+        var status = self.status
+        if let latest = try? await primary.lastChangeSequence() {
+            status.latestSequence = max(status.latestSequence, latest)
+        }
+        if let cursor = try? await primary.replicationCursor(cursorName) {
+            status.appliedSequence = cursor
+        }
+        return status
+    }
+
     /// Replicates until cancelled or until the service group shuts down gracefully. Failures are
     /// logged and retried with backoff; they never end the service.
+    ///
+    /// On a graceful shutdown it first sends what is committed and not yet in Redis, for up to
+    /// ``Configuration/shutdownDeadline`` (``flush(within:)``), so a host that is retired or
+    /// redeployed leaves Redis complete; what it could not send is logged, and sent at the next start.
     public func run() async throws {
         await cancelWhenGracefulShutdown { [self] in
             var failures = 0
@@ -125,6 +149,81 @@ public final class RedisReplicator: Service, Sendable {
                 }
             }
         }
+        guard Task.isShuttingDownGracefully, !Task.isCancelled, configuration.shutdownDeadline > .zero else { return }
+        let outcome = await flush(within: configuration.shutdownDeadline)
+        let metadata: Logger.Metadata = [
+            "replicator": "\(configuration.name)", "sent": "\(outcome.sent)", "left": "\(outcome.left)",
+            "deadline": "\(configuration.shutdownDeadline)",
+        ]
+        if outcome.left == 0 {
+            configuration.logger.info("replicator sent every committed change to Redis before stopping", metadata: metadata)
+        } else {
+            configuration.logger.warning(
+                "replicator stopped with committed changes not in Redis; they are sent when it next starts",
+                metadata: metadata.merging(["error": "\(outcome.lastError ?? "none")"]) { $1 }
+            )
+        }
+    }
+
+    /// What ``flush(within:)`` did.
+    public struct FlushOutcome: Sendable, Hashable {
+        /// Changes applied to Redis during the flush.
+        public var sent: Int
+        /// Changes committed locally and still not in Redis when it ended.
+        public var left: Int64
+        /// The last failure, if Redis could not be reached or refused a batch.
+        public var lastError: String?
+    }
+
+    /// Sends every change committed so far, trying to reach Redis again at once and then every
+    /// 20-250 ms, until nothing is left or `deadline` has passed.
+    ///
+    /// The service calls it on graceful shutdown; call it yourself before retiring a host when
+    /// you run ``run()`` in a task of your own. Do not run it beside ``run()``. A request in
+    /// flight at the deadline is abandoned (Redis may still apply it; replaying is harmless); a
+    /// connection attempt to a host that does not answer may add up to the client's `connectTimeout`.
+    @discardableResult
+    public func flush(within deadline: Duration) async -> FlushOutcome {
+        let end = ContinuousClock.now + deadline
+        let (sent, lastError) = await withTaskGroup(of: (Int, String?)?.self) { group in
+            group.addTask { [self] in await sendCommitted() }
+            group.addTask {
+                try? await Task.sleep(until: end, clock: .continuous)
+                return nil
+            }
+            var outcome: (Int, String?) = (0, nil)
+            if let first = await group.next(), let result = first { outcome = result }
+            group.cancelAll()
+            while let next = await group.next() {
+                if let result = next { outcome = result }
+            }
+            return outcome
+        }
+        let left = await currentStatus().backlog
+        return FlushOutcome(sent: sent, left: left, lastError: left == 0 ? nil : lastError ?? status.lastError)
+    }
+
+    /// Applies batches until none is left or the task is cancelled, retrying failures quickly.
+    private func sendCommitted() async -> (Int, String?) {
+        var sent = 0
+        var lastError: String?
+        var delay = Duration.milliseconds(20)
+        while !Task.isCancelled {
+            client.retryNow()
+            do {
+                let applied = try await replicateOnce()
+                if applied == 0 { return (sent, nil) }
+                sent += applied
+                delay = .milliseconds(20)
+            } catch {
+                if Task.isCancelled { break }
+                lastError = "\(error)"
+                record(error, quietly: true)
+                do { try await Task.sleep(for: delay) } catch { break }
+                delay = min(delay * 2, .milliseconds(250))
+            }
+        }
+        return (sent, lastError)
     }
 
     /// Applies everything committed locally so far; returns when the backlog is empty.
@@ -373,7 +472,7 @@ public final class RedisReplicator: Service, Sendable {
         } while scanCursor != "0"
     }
 
-    private func record(_ error: any Error) {
+    private func record(_ error: any Error, quietly: Bool = false) {
         resetReader()
         let unreachable = (error as? SessionStoreError).map { [.unavailable, .timeout, .closed].contains($0.code) } ?? false
         state.withLock { state in
@@ -381,7 +480,8 @@ public final class RedisReplicator: Service, Sendable {
             state.status.lastError = "\(error)"
             if unreachable { state.status.redisReachable = false }
         }
-        configuration.logger.warning(
+        configuration.logger.log(
+            level: quietly ? .debug : .warning,
             "replication to Redis failed; will retry",
             metadata: ["replicator": "\(configuration.name)", "error": "\(error)"]
         )

@@ -160,7 +160,8 @@ public final class ReplicatedSessionStore: SessionStore {
     /// unreachable or far behind (every operation still works); unhealthy only when SQLite fails.
     public func healthCheck() async -> SessionStoreHealth {
         var health = await primary.healthCheck()
-        let status = replicator.status
+        // Counted against the change log's head now: a change committed since the last poll counts.
+        let status = await replicator.currentStatus()
         health.details["replica"] = status.name
         health.details["replication_backlog"] = String(status.backlog)
         health.details["replication_applied"] = String(status.appliedSequence)
