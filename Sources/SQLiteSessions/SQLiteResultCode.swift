@@ -56,6 +56,8 @@ extension SessionStoreError {
             self.init(.busy, "\(context): another connection held the database lock past the busy timeout", underlying: underlying)
         case .ioError, .cantOpen:
             self.init(.ioError, "\(context): the operating system reported an I/O error", underlying: underlying)
+        case .constraint:
+            self.init(.invalidArgument, "\(context): a value breaks a rule of the schema (\(message))", underlying: underlying)
         case .tooBig:
             self.init(.payloadTooLarge, "\(context): a value exceeds SQLite's size limit", underlying: underlying)
         default:

@@ -24,10 +24,14 @@ extension SQLiteSessionStore {
     /// mints them), so the token finds the row by it. A session that cannot keep such an id gets
     /// one below 2^32, where sessions are found by their token hash instead.
     ///
+    /// Every session is checked first (``Sessions/SessionPolicy/validateImported(_:)``: the
+    /// rules ``verify()`` and the schema enforce, and the policy's limits); one that breaks a
+    /// rule fails the call before anything is written.
+    ///
     /// - Returns: What happened to each session, in order.
     public func importSessions(_ sessions: [Session]) async throws -> [ImportOutcome] {
         try checkOpen()
-        for session in sessions { try policy.validate(session) }
+        for session in sessions { try policy.validateImported(session) }
         let (policy, origin) = (self.policy, self.origin)
         return try await writer.write { connection throws(SessionStoreError) in
             let now = policy.now

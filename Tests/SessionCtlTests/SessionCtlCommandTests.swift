@@ -219,7 +219,77 @@ struct SessionCtlCommandTests {
         let strictTarget = fixture.directory.appendingPathComponent("strict.sqlite").path
         let strict = try run(product("sessionctl"), ["import", file.path, "--db", strictTarget, "--strict"])
         #expect(strict.status == 1)
-        #expect(strict.standardOutput.contains("stopped at line 2"))
+        #expect(strict.standardOutput.contains("2 rejected, so nothing was imported (--strict)"))
+        #expect(!FileManager.default.fileExists(atPath: strictTarget), "--strict with a bad line leaves the database untouched")
+    }
+
+    /// An export of demo sessions with 2,000 damaged lines mixed in: cut short, wrong types,
+    /// values out of range, values that break what verify checks.
+    @Test func importRejectsEveryDamagedLineImportsTheRestAndVerifyAgrees() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("demo.sqlite").path
+        #expect(try run(product("sessionctl"), ["demo", "--db", source, "--users", "150", "--minutes", "30", "--durability", "normal"]).status == 0)
+        let export = try run(product("sessionctl"), ["export", "--db", source])
+        let good = export.standardOutput.split(separator: "\n").map(String.init)
+        #expect(good.count > 100)
+
+        func mangled(_ line: String, _ index: Int) -> String {
+            guard var record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return "{" }
+            let created = record["created_at"] as? Int64 ?? 0
+            switch index % 20 {
+            case 0: return String(line.prefix(1 + index % max(1, line.count - 2)))
+            case 1: record["version"] = -3
+            case 2: record["idle_timeout_ms"] = 0
+            case 3: record["idle_timeout_ms"] = -1
+            case 4: record["created_at"] = Int64(4_611_686_018_427_387_904)
+            case 5: record["version"] = "7"
+            case 6: record["updated_at"] = created - 1000
+            case 7: record["last_seen_at"] = -5
+            case 8: record["token_hash"] = "xyz"
+            case 9: record["data"] = 42
+            case 10: record["metadata"] = [1, 2]
+            case 11: record["idle_timeout_ms"] = nil; record["absolute_expires_at"] = nil
+            case 12: record["absolute_expires_at"] = Int64.max
+            case 13: record["user_id"] = ""
+            case 14: record["data_encoding"] = "base64"; record["data"] = "!!! not base64"
+            case 15: record["idle_timeout_ms"] = 9.5
+            case 16: record["created_at"] = 1e300
+            case 17: record["user_id"] = String(repeating: "u", count: 5000)
+            case 18: return "[]"
+            default: record["idle_timeout_ms"] = Int64.max
+            }
+            return String(decoding: try! JSONSerialization.data(withJSONObject: record), as: UTF8.self)
+        }
+        var lines = good
+        for index in 0..<2000 {
+            let position = (index * 7919) % (lines.count + 1)
+            lines.insert(mangled(good[index % good.count], index), at: position)
+        }
+        let file = directory.appendingPathComponent("mangled.jsonl")
+        try Data(lines.joined(separator: "\n").utf8).write(to: file)
+
+        let strictTarget = directory.appendingPathComponent("strict.sqlite").path
+        let strict = try run(product("sessionctl"), ["import", file.path, "--db", strictTarget, "--strict", "--json"])
+        #expect(strict.status == 1)
+        #expect(!FileManager.default.fileExists(atPath: strictTarget))
+
+        let target = directory.appendingPathComponent("target.sqlite").path
+        let imported = try run(product("sessionctl"), ["import", file.path, "--db", target, "--json", "--batch", "100"])
+        #expect(imported.status == 1, "lines were rejected")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(imported.standardOutput.utf8)) as? [String: Any])
+        let rejected = try #require(report["rejected"] as? [[String: Any]])
+        #expect(rejected.count == 2000)
+        #expect(report["inserted"] as? Int == good.count, "every good line was imported")
+        let badLines = Set(lines.indices.filter { !good.contains(lines[$0]) }.map { $0 + 1 })
+        #expect(Set(rejected.compactMap { $0["line"] as? Int }) == badLines, "each rejection names its line")
+        #expect(rejected.allSatisfy { ($0["reason"] as? String)?.isEmpty == false })
+        #expect(!imported.standardError.contains("internalError"))
+
+        let verify = try run(product("sessionctl"), ["verify", "--db", target])
+        #expect(verify.status == 0, "\(verify.standardOutput)")
+        let count = try sqlite3(target, "SELECT count(*) FROM sessions;")
+        #expect(count.standardOutput == "\(good.count)\n")
     }
 
     @Test func maintenanceCommands() async throws {
