@@ -129,3 +129,46 @@ extension SQLiteSessionStore {
         }
     }
 }
+
+extension SQLiteSessionStore {
+    /// What `encryption` makes of the stored data: how many session values and messages are
+    /// sealed and open with it, are plain, or fail to open (sealed with a key it does not hold,
+    /// or damaged). Reads every value once, for `sessionctl verify --keys`.
+    public func sealedDataCheck(using encryption: SessionEncryption) async throws -> SealedDataCheck {
+        try checkOpen()
+        return try await read { connection throws(SessionStoreError) in
+            var check = SealedDataCheck()
+            for (sql, isSession) in [("SELECT data FROM sessions", true), ("SELECT CAST(content AS BLOB) FROM session_messages", false)] {
+                let statement = try connection.prepare(sql)
+                while try statement.step("checking sealed data") {
+                    let stored = statement.data(0)
+                    let outcome: WritableKeyPath<SealedDataCheck.Counts, Int>
+                    if !SessionEncryption.isSealed(stored) {
+                        outcome = \.plain
+                    } else if (try? encryption.open(stored)) != nil {
+                        outcome = \.opened
+                    } else {
+                        outcome = \.unopenable
+                    }
+                    if isSession { check.sessions[keyPath: outcome] += 1 } else { check.messages[keyPath: outcome] += 1 }
+                }
+            }
+            return check
+        }
+    }
+}
+
+/// What ``SQLiteSessionStore/sealedDataCheck(using:)`` found.
+public struct SealedDataCheck: Sendable, Hashable, Codable {
+    public struct Counts: Sendable, Hashable, Codable {
+        /// Sealed, and the keys open it.
+        public var opened = 0
+        /// Not sealed.
+        public var plain = 0
+        /// Sealed, and the keys cannot open it: another key, or damaged.
+        public var unopenable = 0
+    }
+
+    public var sessions = Counts()
+    public var messages = Counts()
+}

@@ -42,8 +42,22 @@ extension Session {
 extension SessionPolicy {
     /// Checks a whole session from outside the store (an import): the policy's limits on user
     /// id, data and metadata, and the rules of ``Session/checkInvariants(now:)`` at ``now``.
+    ///
+    /// Unlike an application's write, an import may carry data that is already sealed (an export
+    /// of an encrypted store keeps it sealed); with ``encryption`` set, such data must open with
+    /// its keys, so nothing is imported that the service could not read.
     public func validateImported(_ session: Session) throws(SessionStoreError) {
-        try validate(session)
+        try validate(userID: session.userID)
+        try validate(metadata: session.metadata)
+        if SessionEncryption.isSealed(session.data) {
+            // The seal adds a header and a tag to the data the limit is for.
+            guard session.data.count <= maxDataSize + 128 else {
+                throw SessionStoreError(.payloadTooLarge, "sealed session data is \(session.data.count) bytes; the limit is \(maxDataSize) bytes before sealing")
+            }
+            if let encryption { _ = try encryption.open(session.data) }
+        } else {
+            try validate(data: session.data)
+        }
         try session.checkInvariants(now: now)
     }
 }

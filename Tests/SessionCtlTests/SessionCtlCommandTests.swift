@@ -365,4 +365,54 @@ struct SessionCtlCommandTests {
         #expect(try sqlite3(path, "SELECT CAST(data AS TEXT) FROM sessions; SELECT content FROM session_messages ORDER BY id;").standardOutput
             == "{\"secret\":\"sealed-value\"}\nwhat is my plan?\npro\n")
     }
+
+    /// `--keys` means encryption wherever a command takes it; a command that never touches
+    /// session data does not take it.
+    @Test func everyCommandThatTakesKeysUsesThem() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ctl = try product("sessionctl")
+        let key = try run(ctl, ["keygen", "--id", "k1"]).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let otherKey = try run(ctl, ["keygen", "--id", "k2"]).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let noKeys = ["SESSION_ENCRYPTION_KEYS": ""]
+        let path = directory.appendingPathComponent("demo.sqlite").path
+
+        let demo = try run(ctl, ["demo", "--db", path, "--users", "100", "--minutes", "20", "--keys", key], environment: noKeys)
+        #expect(demo.status == 0, "\(demo.standardError)")
+        let rows = try sqlite3(path, "SELECT count(*), sum(substr(data, 1, 1) = '{'), sum(hex(substr(data, 1, 4)) = '00534501') FROM sessions;")
+        let counts = rows.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|").map { Int($0) ?? -1 }
+        #expect(counts.count == 3 && counts[0] > 50, "\(rows)")
+        #expect(counts.count == 3 && counts[1] == 0, "no session is stored as plaintext JSON")
+        #expect(counts.count == 3 && counts[2] == counts[0], "every session is sealed")
+
+        let verified = try run(ctl, ["verify", "--db", path, "--keys", key], environment: noKeys)
+        #expect(verified.status == 0, "\(verified)")
+        let wrongKey = try run(ctl, ["verify", "--db", path, "--keys", otherKey], environment: noKeys)
+        #expect(wrongKey.status == 3)
+        #expect(wrongKey.standardOutput.contains("sessions whose sealed data the keys cannot open"))
+
+        // A sealed export imports sealed, where the keys open it, and nowhere else.
+        let export = try run(ctl, ["export", "--db", path], environment: noKeys)
+        #expect(export.status == 0)
+        let file = directory.appendingPathComponent("sealed.jsonl")
+        try Data(export.standardOutput.utf8).write(to: file)
+        let copy = directory.appendingPathComponent("copy.sqlite").path
+        let imported = try run(ctl, ["import", file.path, "--db", copy, "--keys", key], environment: noKeys)
+        #expect(imported.status == 0, "\(imported)")
+        #expect(try run(ctl, ["verify", "--db", copy, "--keys", key], environment: noKeys).status == 0)
+        #expect(try sqlite3(copy, "SELECT count(*) FROM sessions WHERE hex(substr(data, 1, 4)) != '00534501';").standardOutput == "0\n")
+        let elsewhere = try run(ctl, ["import", file.path, "--db", directory.appendingPathComponent("other.sqlite").path, "--keys", otherKey], environment: noKeys)
+        #expect(elsewhere.status == 1)
+        #expect(elsewhere.standardError.contains("sealed with key \"k1\", which is not configured"))
+
+        let exportWithKeys = try run(ctl, ["export", "--db", path, "--keys", key], environment: noKeys)
+        #expect(exportWithKeys.status == 2)
+        #expect(exportWithKeys.standardError.contains("--keys is only used with --decrypt"))
+
+        for command in [["stats"], ["list"], ["purge"], ["revoke", "--user", "u1"], ["migrate"], ["checkpoint"], ["vacuum"]] {
+            let refused = try run(ctl, command + ["--db", path, "--keys", key], environment: noKeys)
+            #expect(refused.status == 2, "\(command) does not touch session data, so it refuses --keys")
+            #expect(refused.standardError.contains("never opens session data, so it takes no --keys"), "\(refused.standardError)")
+        }
+    }
 }

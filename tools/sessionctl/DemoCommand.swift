@@ -32,6 +32,7 @@ struct DemoCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var keys: KeyOptions
 
     @Option(help: "Simulated users.")
     var users = 3000
@@ -66,7 +67,8 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let end = SystemSessionClock().now
         let clock = ManualSessionClock(end - .seconds(Int64(minutes) * 60))
-        let store = try options.open(policy: SessionPolicy(clock: clock), durability: durability.durability, create: true)
+        // The simulated service seals what it stores when given keys, as the library does.
+        let store = try options.open(policy: SessionPolicy(encryption: try keys.encryption(), clock: clock), durability: durability.durability, create: true)
         // A second run on the same file continues its history instead of writing entries older
         // than the first run's: it starts after the newest change, with minutes as short as that takes.
         var minuteLength = Duration.seconds(60)

@@ -40,6 +40,7 @@ struct ReencryptCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var keys: KeyOptions
 
     @Option(help: "Sessions per transaction.")
     var batch = 500
@@ -62,7 +63,7 @@ struct ReencryptCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let encryption = try options.encryption() else {
+        guard let encryption = try keys.encryption() else {
             throw SessionStoreError(.configurationError, "reencrypt needs the keys: pass --keys id:base64,… or set SESSION_ENCRYPTION_KEYS")
         }
         let policy = SessionPolicy(encryption: decrypt ? nil : encryption)

@@ -17,6 +17,7 @@ struct ExportCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var keys: KeyOptions
 
     @Flag(help: "Leave out sessions that expired but are not purged yet.")
     var activeOnly = false
@@ -25,10 +26,14 @@ struct ExportCommand: AsyncParsableCommand {
     var decrypt = false
 
     func run() async throws {
-        if decrypt, try options.encryption() == nil {
+        let encryption = try keys.encryption()
+        if decrypt, encryption == nil {
             throw SessionStoreError(.configurationError, "--decrypt needs the keys: pass --keys id:base64,… or set SESSION_ENCRYPTION_KEYS")
         }
-        let store = try options.openForReading(withKeys: decrypt)
+        if !decrypt, keys.keys != nil {
+            throw ValidationError("export writes sealed data as it is stored, so --keys is only used with --decrypt (which writes it opened)")
+        }
+        let store = try options.openForReading(policy: SessionPolicy(encryption: decrypt ? encryption : nil))
         let total = try await store.count(includeExpired: !activeOnly)
         let progress = ProgressReporter(total: total, on: .standardError)
         var buffer = Data()

@@ -20,6 +20,7 @@ struct ImportCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var keys: KeyOptions
 
     @Argument(help: "The JSON-lines file.")
     var file: String
@@ -55,7 +56,7 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-        let policy = try options.policy()
+        let policy = try keys.policy()
         var tally = Tally()
 
         // --strict reads the whole file first, and opens the database only when every line is good.
@@ -140,7 +141,7 @@ struct ImportCommand: AsyncParsableCommand {
     }
 
     /// Errors that a record causes; any other (a full disk, a read-only file) stops the import.
-    private static let faultOfTheRecord: Set<SessionStoreError.Code> = [.invalidArgument, .payloadTooLarge]
+    private static let faultOfTheRecord: Set<SessionStoreError.Code> = [.invalidArgument, .payloadTooLarge, .decryptionFailed]
 
     private func count(_ outcomes: [SQLiteSessionStore.ImportOutcome], in tally: Tally) {
         for outcome in outcomes {

@@ -11,6 +11,7 @@ struct ListCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var keys: RefusedKeyOptions
 
     @Option(help: "Only this user's sessions.")
     var user: String?

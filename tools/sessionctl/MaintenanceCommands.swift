@@ -11,6 +11,7 @@ struct MigrateCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var keys: RefusedKeyOptions
 
     struct Report: Codable {
         var before: Int?
@@ -41,6 +42,7 @@ struct CheckpointCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var keys: RefusedKeyOptions
 
     struct Report: Codable {
         var walBytesBefore: Int
@@ -73,6 +75,7 @@ struct VacuumCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var keys: RefusedKeyOptions
 
     struct Report: Codable {
         var bytesBefore: Int

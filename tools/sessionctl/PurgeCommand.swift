@@ -12,6 +12,7 @@ struct PurgeCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var keys: RefusedKeyOptions
 
     @Flag(help: "Count what would be deleted and delete nothing.")
     var dryRun = false

@@ -15,6 +15,7 @@ struct RevokeCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var keys: RefusedKeyOptions
 
     @Argument(help: "A token, or an unambiguous prefix of a hex token hash.")
     var session: String?

@@ -12,6 +12,7 @@ struct ShowCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var keys: KeyOptions
 
     @Argument(help: "A token, or a prefix of a hex token hash.")
     var session: String
@@ -45,7 +46,7 @@ struct ShowCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try options.openForReading()
+        let store = try options.openForReading(policy: keys.policy())
         let found = try await SessionLookup.find(session, in: store)
         guard messages >= 0 else { throw ValidationError("--messages must be 0 or more") }
         let history = try await store.history(ofSession: found.id)

@@ -15,6 +15,7 @@ struct StatsCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var keys: RefusedKeyOptions
 
     @Option(help: "How many of the users with the most sessions to show.")
     var top = 10

@@ -11,45 +11,28 @@ struct StoreOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON for scripts instead of text for people.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Encryption keys, id:base64,… with the current key first (default: $SESSION_ENCRYPTION_KEYS).",
-        discussion: "Without keys, sealed data is shown and exported as it is stored, still sealed.",
-        valueName: "keys"
-    ))
-    var keys: String?
-
-    /// The encryption the keys describe, or nil without keys.
-    func encryption() throws -> SessionEncryption? {
-        guard let text = keys ?? ProcessInfo.processInfo.environment["SESSION_ENCRYPTION_KEYS"], !text.isEmpty else { return nil }
-        return try SessionEncryption(parsing: text)
-    }
-
-    /// The default policy, with the keys.
-    func policy() throws -> SessionPolicy {
-        SessionPolicy(encryption: try encryption())
-    }
-
     var path: String {
         db ?? ProcessInfo.processInfo.environment["SESSION_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "sessions.sqlite"
     }
 
     /// Opens the store for changing it, refusing to create a database that does not exist.
+    ///
+    /// Without encryption in `policy`, sealed data passes through still sealed.
     func open(
-        policy: SessionPolicy? = nil,
+        policy: SessionPolicy = SessionPolicy(),
         durability: SQLiteSessionStore.Durability = .full,
         create: Bool = false
     ) throws -> SQLiteSessionStore {
         if !create { try requireFile() }
-        return try SQLiteSessionStore(path: path, policy: policy ?? self.policy(), configuration: Self.configuration(durability: durability, readOnly: false))
+        return try SQLiteSessionStore(path: path, policy: policy, configuration: Self.configuration(durability: durability, readOnly: false))
     }
 
     /// Opens the store for looking at it: writable when possible (so it is migrated like any
     /// other open), read-only when the file cannot be written (a backup, a read-only mount).
     ///
-    /// - Parameter withKeys: Open sealed data with the keys; false leaves it sealed.
-    func openForReading(withKeys: Bool = true) throws -> SQLiteSessionStore {
+    /// - Parameter policy: With encryption, sealed data is opened; without, it stays sealed.
+    func openForReading(policy: SessionPolicy = SessionPolicy()) throws -> SQLiteSessionStore {
         try requireFile()
-        let policy = withKeys ? try policy() : SessionPolicy()
         do {
             return try open(policy: policy)
         } catch let error as SessionStoreError where error.code == .readOnly {
@@ -70,6 +53,40 @@ struct StoreOptions: ParsableArguments {
     private func requireFile() throws {
         guard FileManager.default.fileExists(atPath: path) else {
             throw SessionStoreError(.notFound, "no session database at \(path) (pass --db PATH or set SESSION_DB)")
+        }
+    }
+}
+
+/// `--keys`, for the commands that read or write session data: they seal with the first key and
+/// open with all of them. Commands that never touch data do not take it.
+struct KeyOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Encryption keys, id:base64,… with the current key first (default: $SESSION_ENCRYPTION_KEYS).",
+        valueName: "keys"
+    ))
+    var keys: String?
+
+    /// The encryption the keys describe, or nil without keys.
+    func encryption() throws -> SessionEncryption? {
+        guard let text = keys ?? ProcessInfo.processInfo.environment["SESSION_ENCRYPTION_KEYS"], !text.isEmpty else { return nil }
+        return try SessionEncryption(parsing: text)
+    }
+
+    /// The default policy, sealing and opening with the keys.
+    func policy() throws -> SessionPolicy {
+        SessionPolicy(encryption: try encryption())
+    }
+}
+
+/// For the commands that never read or write session data: `--keys` would do nothing there, so
+/// it is refused with a clear error instead of being accepted and ignored.
+struct RefusedKeyOptions: ParsableArguments {
+    @Option(name: .long, help: .hidden)
+    var keys: String?
+
+    func validate() throws {
+        if keys != nil {
+            throw ValidationError("this command never opens session data, so it takes no --keys (show, export --decrypt, import, demo, reencrypt and verify do)")
         }
     }
 }

@@ -8,10 +8,11 @@ struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check the file: SQLite integrity, schema version, and the store's invariants.",
-        discussion: "Exits 0 when everything holds and 3 when anything does not. Notes (such as change-log times that go back, as a wall clock does when NTP steps it) are printed but are not problems."
+        discussion: "Exits 0 when everything holds and 3 when anything does not. Notes (such as change-log times that go back, as a wall clock does when NTP steps it) are printed but are not problems. With --keys (or SESSION_ENCRYPTION_KEYS) it also checks that every sealed value opens with them."
     )
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var keys: KeyOptions
 
     struct Report: Codable {
         var ok: Bool
@@ -21,7 +22,20 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try options.openForReading()
-        let verification = try await store.verification()
+        var verification = try await store.verification()
+        if let encryption = try keys.encryption() {
+            // With keys, every sealed value must open with them.
+            let sealed = try await store.sealedDataCheck(using: encryption)
+            if sealed.sessions.unopenable > 0 {
+                verification.problems.append("\(sealed.sessions.unopenable) sessions whose sealed data the keys cannot open (another key, or damaged)")
+            }
+            if sealed.messages.unopenable > 0 {
+                verification.problems.append("\(sealed.messages.unopenable) messages whose sealed content the keys cannot open (another key, or damaged)")
+            }
+            if sealed.sessions.plain + sealed.messages.plain > 0 {
+                verification.notes.append("\(sealed.sessions.plain) sessions and \(sealed.messages.plain) messages are stored plain (sessionctl reencrypt seals them)")
+            }
+        }
         try await store.close()
         let problems = verification.problems
         if options.json {
