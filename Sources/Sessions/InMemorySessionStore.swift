@@ -4,9 +4,18 @@ import Synchronization
 /// other store must do.
 ///
 /// Nothing survives a restart. All operations take one lock briefly and never suspend.
+///
+/// It holds at most ``maxSessions`` sessions (100,000 unless told otherwise, some tens of
+/// megabytes with small data), so a flood of logins cannot grow it without end: a new session
+/// beyond the limit pushes out the least recently used one (created, loaded, saved, touched,
+/// rotated or given a message longest ago), reported in ``IssuedSession/evicted`` and as an
+/// ``SessionChange/Kind/evicted`` change, or as ``SessionChange/Kind/expired`` when that session
+/// had expired anyway.
 public final class InMemorySessionStore: SessionChangeFeed {
     private struct State {
         var rows: [Int64: Session] = [:]
+        /// Session ids, most recently used first; values are unused.
+        var recency: LRUCache<Int64, Void>
         var idByHash: [TokenHash: Int64] = [:]
         var idsByUser: [String: Set<Int64>] = [:]
         var nextID: Int64 = 1
@@ -23,6 +32,7 @@ public final class InMemorySessionStore: SessionChangeFeed {
 
         mutating func insert(_ session: Session) {
             rows[session.id] = session
+            recency.insert((), forKey: session.id)
             idByHash[session.tokenHash] = session.id
             if let user = session.userID { idsByUser[user, default: []].insert(session.id) }
         }
@@ -30,6 +40,7 @@ public final class InMemorySessionStore: SessionChangeFeed {
         @discardableResult
         mutating func remove(id: Int64) -> Session? {
             guard let row = rows.removeValue(forKey: id) else { return nil }
+            recency.removeValue(forKey: id)
             messages.removeValue(forKey: id)
             idByHash.removeValue(forKey: row.tokenHash)
             if let user = row.userID {
@@ -48,6 +59,23 @@ public final class InMemorySessionStore: SessionChangeFeed {
             writes.transactions += 1
         }
 
+        /// Marks a session as the most recently used.
+        mutating func markUsed(_ id: Int64) {
+            _ = recency.value(forKey: id)
+        }
+
+        /// Makes room for one more session: removes the least recently used while the store is
+        /// full, logging each as evicted (or expired, when it was).
+        mutating func makeRoom(limit: Int, at now: SessionInstant, origin: Int64) -> [TokenHash] {
+            var removed: [TokenHash] = []
+            while rows.count >= limit, let (id, _) = recency.removeLeastRecentlyUsed() {
+                guard let victim = remove(id: id) else { continue }
+                changes.append(victim.isExpired(at: now) ? .expired : .evicted, victim, at: now, origin: origin)
+                removed.append(victim.tokenHash)
+            }
+            return removed
+        }
+
         func checkOpen() throws(SessionStoreError) {
             if closed { throw SessionStoreError(.closed, "the in-memory session store was closed") }
         }
@@ -61,14 +89,23 @@ public final class InMemorySessionStore: SessionChangeFeed {
     /// This instance's mark on the changes it logs.
     public let changeOrigin = Int64.random(in: 1...Int64.max)
 
+    /// The most sessions held at once; one more pushes out the least recently used.
+    public let maxSessions: Int
+
+    /// The default ``maxSessions``.
+    public static let defaultMaxSessions = 100_000
+
     /// Creates an empty store.
     ///
     /// - Parameters:
     ///   - policy: Expiry, limits and clock.
+    ///   - maxSessions: The most sessions held at once, from 1 to 2^30.
     ///   - changeLogCapacity: How many recent changes are kept for change readers.
-    public init(policy: SessionPolicy = SessionPolicy(), changeLogCapacity: Int = 100_000) {
+    public init(policy: SessionPolicy = SessionPolicy(), maxSessions: Int = InMemorySessionStore.defaultMaxSessions, changeLogCapacity: Int = 100_000) {
+        precondition((1...(1 << 30)).contains(maxSessions), "InMemorySessionStore(maxSessions:) must be between 1 and 2^30, got \(maxSessions)")
         self.policy = policy
-        self.state = Mutex(State(changes: InMemoryChangeLog(capacity: changeLogCapacity)))
+        self.maxSessions = maxSessions
+        self.state = Mutex(State(recency: LRUCache(maxCount: maxSessions + 1), changes: InMemoryChangeLog(capacity: changeLogCapacity)))
     }
 
     public func create(_ draft: SessionDraft) async throws -> IssuedSession {
@@ -86,6 +123,7 @@ public final class InMemorySessionStore: SessionChangeFeed {
                     evicted.append(victim.tokenHash)
                 }
             }
+            evicted += state.makeRoom(limit: maxSessions, at: now, origin: changeOrigin)
             let session = Session.new(id: state.nextID, token: token, draft: draft, policy: policy, now: now)
             state.nextID += 1
             state.insert(session)
@@ -103,6 +141,7 @@ public final class InMemorySessionStore: SessionChangeFeed {
         return try state.withLock { state throws(SessionStoreError) in
             try state.checkOpen()
             guard let row = state.live(token.hash, at: now) else { return nil }
+            state.markUsed(row.id)
             guard row.deadlines.idleTimeout != nil else { return row }
             guard policy.needsTouch(row, at: now) else {
                 state.writes.touchesSkipped += 1
@@ -341,6 +380,7 @@ public final class InMemorySessionStore: SessionChangeFeed {
             guard let row = state.live(token.hash, at: now) else {
                 throw SessionStoreError(.notFound, "session \(token.hash.shortHex) does not exist or has expired; the message was not stored")
             }
+            state.markUsed(row.id)
             if policy.needsTouch(row, at: now) {
                 let touched = row.used(at: now, by: nil)
                 state.rows[row.id] = touched

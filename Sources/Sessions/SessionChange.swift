@@ -21,7 +21,7 @@ public struct SessionChange: Sendable, Hashable {
         case revoked
         /// A purge removed the session after it expired.
         case expired
-        /// The session was removed to respect the per-user session limit.
+        /// The session was removed to make room: the per-user session limit, or a full store.
         case evicted
     }
 

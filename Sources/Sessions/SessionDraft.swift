@@ -39,7 +39,9 @@ public struct IssuedSession: Sendable {
     public let token: SessionToken
     /// The stored session.
     public let session: Session
-    /// Sessions of the same user removed to respect ``SessionPolicy/maxSessionsPerUser``.
+    /// Sessions removed to make room for this one: the same user's, to respect
+    /// ``SessionPolicy/maxSessionsPerUser``, and, in a store with a size limit
+    /// (``InMemorySessionStore/maxSessions``), the least recently used.
     public let evicted: [TokenHash]
 
     public init(token: SessionToken, session: Session, evicted: [TokenHash] = []) {

@@ -21,7 +21,8 @@ public struct SessionEvent: Sendable, Hashable {
         case revoked
         /// A purge removed it after it expired.
         case expired
-        /// A new session of the same user pushed it out (``SessionPolicy/maxSessionsPerUser``).
+        /// A new session pushed it out: one of the same user's (``SessionPolicy/maxSessionsPerUser``),
+        /// or any, in a store that was full (``InMemorySessionStore/maxSessions``).
         case evicted
     }
 
