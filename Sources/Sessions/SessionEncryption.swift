@@ -29,7 +29,7 @@ public struct SessionEncryption: Sendable {
     ///   key is not 256 bits, or a key id is empty, longer than 64 bytes or not printable ASCII.
     public init(currentKeyID: String, keys: [String: SymmetricKey]) throws(SessionStoreError) {
         for (id, key) in keys {
-            guard !id.isEmpty, id.utf8.count <= 64, id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") && $0 != UInt8(ascii: ",") }) else {
+            guard Self.isValidKeyID(id) else {
                 throw SessionStoreError(.configurationError, "encryption key id \"\(id.prefix(70))\" must be 1-64 printable ASCII characters without ':' or ','")
             }
             guard key.bitCount == 256 else {
@@ -43,14 +43,23 @@ public struct SessionEncryption: Sendable {
         self.keys = keys
     }
 
+    /// 1-64 printable ASCII characters without ':' or ','.
+    static func isValidKeyID(_ id: some StringProtocol) -> Bool {
+        !id.isEmpty && id.utf8.count <= 64
+            && id.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") && $0 != UInt8(ascii: ",") }
+    }
+
     /// Parses `id:base64key,id:base64key,...` (the form of `SESSION_ENCRYPTION_KEYS`); the first key is current.
     public init(parsing text: String) throws(SessionStoreError) {
         var keys: [String: SymmetricKey] = [:]
         var first: String?
-        for entry in text.split(separator: ",") {
-            let parts = entry.trimmingCharacters(in: .whitespaces).split(separator: ":", maxSplits: 1)
+        for (index, entry) in text.split(separator: ",").enumerated() {
+            let parts = entry.trimmingCharacters(in: .whitespaces).split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2, let bytes = Data(base64Encoded: String(parts[1])) else {
-                throw SessionStoreError(.configurationError, "encryption keys must look like id:base64,id:base64 (the first is current); \"\(parts.first ?? "")…\" does not")
+                // Never echo the entry: without a ':' all of it may be key material. A well-formed
+                // id is named; anything else is counted (it may be a key, or control characters).
+                let which = parts.count == 2 && Self.isValidKeyID(parts[0]) ? "key \"\(parts[0])\"" : "entry \(index + 1)"
+                throw SessionStoreError(.configurationError, "encryption keys must look like id:base64,id:base64 (the first is current); \(which) does not")
             }
             let id = String(parts[0])
             guard keys[id] == nil else { throw SessionStoreError(.configurationError, "encryption key \"\(id)\" is given twice") }

@@ -105,19 +105,18 @@ struct ImportCommand: AsyncParsableCommand {
             throw SessionStoreError(.notFound, "cannot read \(file)")
         }
         defer { try? input.close() }
-        var lines = JSONLines(input)
-        while let (number, line) = try lines.next() {
-            tally.report.lines = number
-            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { continue }
+        var lines = SessionRecordLines(input)
+        while let line = try lines.next() {
+            tally.report.lines = line.number
             let session: Session
             do throws(SessionStoreError) {
-                session = try SessionRecord.decode(String(decoding: line, as: UTF8.self)).session()
-                try policy.validateImported(session)
+                guard let decoded = try SessionRecordLines.session(from: line.bytes, policy: policy) else { continue }
+                session = decoded
             } catch {
-                reject(number, error.message, tally: tally)
+                reject(line.number, error.message, tally: tally)
                 continue
             }
-            try await body((number, line.count), session)
+            try await body((line.number, line.bytes.count), session)
         }
     }
 
@@ -174,41 +173,5 @@ struct ImportCommand: AsyncParsableCommand {
                 """)
         }
         if !report.rejected.isEmpty { throw CtlExit.notFound }
-    }
-}
-
-/// Reads a file line by line in chunks, so memory stays flat however large the file.
-struct JSONLines {
-    private let handle: FileHandle
-    private var buffer: [UInt8] = []
-    private var start = 0
-    private var number = 0
-    private var finished = false
-
-    init(_ handle: FileHandle) {
-        self.handle = handle
-    }
-
-    /// The next line (without its newline) and its 1-based number; nil at the end.
-    mutating func next() throws -> (Int, ArraySlice<UInt8>)? {
-        while true {
-            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = buffer[start..<newline]
-                start = newline + 1
-                number += 1
-                return (number, line)
-            }
-            if finished {
-                guard start < buffer.count else { return nil }
-                let line = buffer[start...]
-                start = buffer.count
-                number += 1
-                return (number, line)
-            }
-            buffer.removeFirst(start)
-            start = 0
-            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
-            if chunk.isEmpty { finished = true } else { buffer.append(contentsOf: chunk) }
-        }
     }
 }

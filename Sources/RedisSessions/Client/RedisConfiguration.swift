@@ -87,6 +87,9 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             throw SessionStoreError(.configurationError, "\"\(shown)\" has no host; expected redis://host:port")
         }
         self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        guard !self.host.isEmpty else {
+            throw SessionStoreError(.configurationError, "\"\(shown)\" has no host; expected redis://host:port")
+        }
         if let port = components.port {
             guard (1...65535).contains(port) else {
                 throw SessionStoreError(.configurationError, "\"\(shown)\": port \(port) is out of range 1-65535")
@@ -122,10 +125,16 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
 
     /// The URL with any password replaced by `***`, safe for logs and error messages.
     static func redacted(_ text: String) -> String {
-        guard let at = text.lastIndex(of: "@"), let schemeEnd = text.range(of: "://") else { return text }
-        let credentials = text[schemeEnd.upperBound..<at]
-        guard let colon = credentials.firstIndex(of: ":") else { return text }
-        return text[..<text.index(after: colon)] + "***" + text[at...]
+        guard let at = text.lastIndex(of: "@") else { return text }
+        // scheme://user:password@host: the scheme and user stay, the password goes.
+        if let schemeEnd = text.range(of: "://"), schemeEnd.upperBound <= at,
+           !text[..<schemeEnd.lowerBound].isEmpty, text[..<schemeEnd.lowerBound].allSatisfy({ $0.isASCII && $0.isLetter }),
+           let colon = text[schemeEnd.upperBound..<at].firstIndex(of: ":"),
+           !text[schemeEnd.upperBound..<colon].contains(where: { "@/".contains($0) }) {
+            return text[..<text.index(after: colon)] + "***" + text[at...]
+        }
+        // Anything else before the last '@' may hold a password: redacting too much is harmless.
+        return "***" + text[at...]
     }
 
     /// The port text of a URL whose port `URLComponents` rejected, if it had one.
