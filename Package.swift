@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "sessionctl", targets: ["sessionctl"]),
         .executable(name: "sessionbench", targets: ["sessionbench"]),
         .executable(name: "session-test-peer", targets: ["session-test-peer"]),
+        .executable(name: "sessionfuzz", targets: ["sessionfuzz"]),
         // Framework integrations: each builds only with its trait on (`--traits Hummingbird`), so an
         // app that uses neither framework never fetches one.
         .library(name: "HummingbirdSessions", targets: ["HummingbirdSessions"]),
@@ -42,6 +43,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -58,6 +60,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -74,6 +77,8 @@ let package = Package(
                 "Sessions",
                 "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -86,6 +91,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -134,6 +141,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "CChildProcess", path: "tools/CChildProcess"),
+        .target(
+            name: "SessionFuzzing",
+            dependencies: ["Sessions", "RedisSessions", .product(name: "NIOCore", package: "swift-nio")],
+            path: "tools/SessionFuzzing",
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "CFuzzerDriver", path: "tools/CFuzzerDriver"),
+        .executableTarget(
+            name: "sessionfuzz",
+            dependencies: ["SessionFuzzing", "CFuzzerDriver"],
+            path: "tools/sessionfuzz",
+            exclude: ["corpus", "crashes"],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "CPowerLossVFS", dependencies: ["CSQLite"], path: "Tests/CPowerLossVFS"),
         .target(
             name: "HummingbirdSessions",
@@ -224,7 +245,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SQLiteSessionsTests",
-            dependencies: ["Sessions", "SQLiteSessions", "CSQLite", "CPowerLossVFS", "SessionTestSupport", "ChildProcesses"],
+            dependencies: [
+                "Sessions", "SQLiteSessions", "CSQLite", "CPowerLossVFS", "SessionTestSupport", "ChildProcesses",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -240,6 +266,9 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -277,6 +306,11 @@ let package = Package(
                 .product(name: "Vapor", package: "vapor", condition: .when(traits: ["Vapor"])),
                 .product(name: "VaporTesting", package: "vapor", condition: .when(traits: ["Vapor"])),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FuzzRegressionTests",
+            dependencies: ["SessionFuzzing"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -6,6 +6,8 @@ import Foundation
 import Logging
 import Sessions
 import Synchronization
+import CoreMetrics
+import Tracing
 
 /// The single connection that writes, owned by one dedicated thread, committing in groups.
 ///
@@ -22,8 +24,9 @@ import Synchronization
 ///
 /// Blocking file I/O happens on this thread, never on Swift's cooperative pool.
 final class GroupCommitWriter: Sendable {
-    /// Called once the fate of an operation's transaction is known: nil after a commit, the error otherwise.
-    typealias Completion = @Sendable (SessionStoreError?) -> Void
+    /// Called once the fate of an operation's transaction is known: nil after a commit, the error
+    /// otherwise; and how many operations the transaction carried.
+    typealias Completion = @Sendable (SessionStoreError?, _ group: Int) -> Void
 
     /// One unit of work for the writer.
     struct Operation: Sendable {
@@ -53,12 +56,14 @@ final class GroupCommitWriter: Sendable {
     private let wakeUp = DispatchSemaphore(value: 0)
     private let maxBatchSize: Int
     private let logger: Logger
+    let metrics: SQLiteStoreMetrics
 
     /// Starts the writer thread and opens its connection there.
     ///
     /// - Parameters:
     ///   - maxBatchSize: The most operations one transaction takes.
     ///   - logger: Where failures of fire-and-forget operations are reported.
+    ///   - metrics: Where commits, queue depth and touches are counted.
     ///   - open: Opens and prepares the connection (pragmas, migrations); runs on the writer thread.
     ///   - openCheckpointer: Opens a second connection for a ``WALCheckpointer``, so that commits
     ///     never checkpoint themselves; nil leaves checkpoints to SQLite.
@@ -66,11 +71,13 @@ final class GroupCommitWriter: Sendable {
     init(
         maxBatchSize: Int,
         logger: Logger,
+        metrics: SQLiteStoreMetrics,
         open: @escaping @Sendable () throws(SessionStoreError) -> SQLiteConnection,
         openCheckpointer: (@Sendable () throws(SessionStoreError) -> SQLiteConnection)? = nil
     ) throws(SessionStoreError) {
         self.maxBatchSize = max(1, maxBatchSize)
         self.logger = logger
+        self.metrics = metrics
         let opened = Mutex<Result<Void, SessionStoreError>?>(nil)
         let ready = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
@@ -109,10 +116,13 @@ final class GroupCommitWriter: Sendable {
     /// Runs `body` in the next group transaction and returns its result once that transaction committed.
     ///
     /// Once enqueued, the operation runs even if the calling task is cancelled.
+    ///
+    /// - Parameter span: Gets `sessions.commit.operations`, the size of the group it committed in.
     func write<T: Sendable>(
+        span: (any Span)? = nil,
         _ body: @escaping @Sendable (SQLiteConnection) throws(SessionStoreError) -> T
     ) async throws(SessionStoreError) -> T {
-        try await submit(body, standalone: false)
+        try await submit(body, standalone: false, span: span)
     }
 
     /// Runs background work in a transaction of its own, committed with `synchronous=NORMAL`
@@ -142,14 +152,16 @@ final class GroupCommitWriter: Sendable {
     private func submit<T: Sendable>(
         _ body: @escaping @Sendable (SQLiteConnection) throws(SessionStoreError) -> T,
         standalone: Bool,
-        background: Bool = false
+        background: Bool = false,
+        span: (any Span)? = nil
     ) async throws(SessionStoreError) -> T {
         do {
             return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 let operation = Operation(
                     perform: { connection throws(SessionStoreError) in
                         let value = try body(connection)
-                        return { error in
+                        return { error, group in
+                            span?.attributes["sessions.commit.operations"] = group
                             if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: value) }
                         }
                     },
@@ -183,6 +195,11 @@ final class GroupCommitWriter: Sendable {
             case .skipped: $0.stats.touchesSkipped += 1
             case .failed: $0.stats.touchesFailed += 1
             }
+        }
+        switch outcome {
+        case .persisted: metrics.touchesWritten.increment()
+        case .skipped: metrics.touchesSkipped.increment()
+        case .failed: metrics.touchesFailed.increment()
         }
     }
 
@@ -261,7 +278,7 @@ final class GroupCommitWriter: Sendable {
         do throws(SessionStoreError) {
             let completion = try operation.perform(connection)
             state.withLock { $0.stats.operations += 1 }
-            completion(nil)
+            completion(nil, 1)
         } catch {
             operation.abandon(error)
         }
@@ -310,7 +327,9 @@ final class GroupCommitWriter: Sendable {
                 return .batch(Array(state.pending.prefix(end)))
             }
             switch next {
-            case .batch(let batch): return batch
+            case .batch(let batch):
+                metrics.writerQueueDepth.record(batch.count + state.withLock { $0.pending.count })
+                return batch
             case .exit: return nil
             case .yield:
                 yields += 1
@@ -365,12 +384,14 @@ final class GroupCommitWriter: Sendable {
 
     private func runTransaction(_ batch: ArraySlice<Operation>, on connection: SQLiteConnection, isolated requested: Bool) -> GroupOutcome {
         // Background work is committed without fsync: only when the connection would fsync.
+        let started = DispatchTime.now().uptimeNanoseconds
         let relaxed = batch.count == 1 && batch.first?.background == true && connection.isFullySynchronous
         if relaxed { connection.setFullySynchronous(false) }
         defer { if relaxed { connection.setFullySynchronous(true) } }
         do {
             try connection.with(.begin) { statement throws(SessionStoreError) in try statement.run("beginning a write transaction") }
         } catch {
+            metrics.commitFailures.increment()
             for operation in batch { operation.abandon(error) }
             return .done(again: [])
         }
@@ -433,15 +454,19 @@ final class GroupCommitWriter: Sendable {
             try connection.with(.commit) { statement throws(SessionStoreError) in try statement.run("committing") }
         } catch {
             rollBack(connection)
-            report(completions, error)
+            metrics.commitFailures.increment()
+            report(completions, error, group: performed.count)
             return .done(again: [])
         }
+        metrics.commits.increment()
+        metrics.commitOperations.record(performed.count)
+        metrics.commitDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds &- started))
         state.withLock { state in
             state.stats.transactions += 1
             state.stats.operations += performed.count
             state.stats.largestBatch = max(state.stats.largestBatch, performed.count)
         }
-        report(completions, nil)
+        report(completions, nil, group: performed.count)
         return .done(again: [])
     }
 
@@ -450,13 +475,13 @@ final class GroupCommitWriter: Sendable {
     /// Each completion resumes a suspended task, and a resume from this thread wakes a thread of
     /// Swift's pool (a futex call) per task. A group of several is handed to one task instead,
     /// which resumes the others from inside the pool: one wake-up for the group.
-    private func report(_ completions: [Completion], _ error: SessionStoreError?) {
+    private func report(_ completions: [Completion], _ error: SessionStoreError?, group: Int) {
         guard completions.count > 1 else {
-            completions.first?(error)
+            completions.first?(error, group)
             return
         }
         Task.detached {
-            for completion in completions { completion(error) }
+            for completion in completions { completion(error, group) }
         }
     }
 

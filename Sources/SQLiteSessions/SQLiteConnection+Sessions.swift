@@ -212,6 +212,14 @@ extension SQLiteConnection {
         }
     }
 
+    /// How many entries the change log holds.
+    func changeLogLength() throws(SessionStoreError) -> Int64 {
+        try with(.changeLogLength) { statement throws(SessionStoreError) in
+            _ = try statement.step("measuring the change log")
+            return statement.int64(0)
+        }
+    }
+
     /// The highest sequence number the change log has ever handed out.
     func lastChangeSequence() throws(SessionStoreError) -> Int64 {
         try with(.lastChangeSequence) { statement throws(SessionStoreError) in

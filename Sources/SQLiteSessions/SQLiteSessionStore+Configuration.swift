@@ -1,3 +1,5 @@
+public import CoreMetrics
+public import Tracing
 import Foundation
 public import Logging
 
@@ -46,6 +48,12 @@ extension SQLiteSessionStore {
         /// placeholder naming the key. For tools that list, export or copy a database without
         /// its keys (`sessionctl` without `--keys`). Never set it for a store that serves requests.
         public var keepsSealedData: Bool
+        /// Start of the swift-metrics labels (`<prefix>_commits_total`, …; see the README's "Metrics").
+        public var metricsPrefix: String
+        /// Where metrics go; nil for the process-wide `MetricsSystem.factory`.
+        public var metricsFactory: (any MetricsFactory)?
+        /// Where spans go; nil for the process-wide `InstrumentationSystem.tracer`.
+        public var tracer: (any Tracer)?
         /// The SQLite VFS every connection opens the file through, by its registered name; nil
         /// for SQLite's default. For tests that simulate a failing disk or a power cut.
         public var vfs: String? = nil
@@ -64,7 +72,10 @@ extension SQLiteSessionStore {
             changeLogRetention: Duration = .seconds(600),
             logger: Logger = Logger(label: "sessions.sqlite"),
             readOnly: Bool = false,
-            keepsSealedData: Bool = false
+            keepsSealedData: Bool = false,
+            metricsPrefix: String = "sessions_sqlite",
+            metricsFactory: (any MetricsFactory)? = nil,
+            tracer: (any Tracer)? = nil
         ) {
             self.durability = durability
             self.busyTimeout = busyTimeout
@@ -77,6 +88,9 @@ extension SQLiteSessionStore {
             self.logger = logger
             self.readOnly = readOnly
             self.keepsSealedData = keepsSealedData
+            self.metricsPrefix = metricsPrefix
+            self.metricsFactory = metricsFactory
+            self.tracer = tracer
         }
     }
 }

@@ -1,45 +1,48 @@
 import Foundation
 public import Sessions
+import Tracing
 
 extension SQLiteSessionStore {
     public func append(_ message: SessionMessageDraft, to token: SessionToken) async throws -> SessionMessage {
-        try checkOpen()
-        try policy.validate(message)
-        let metadata = try SessionRow.encodeMetadata(message.metadata)
-        let (policy, origin, hash) = (self.policy, self.origin, token.hash)
-        return try await writer.write { connection throws(SessionStoreError) in
-            let now = policy.now
-            guard let row = try connection.session(for: token, liveAt: now, codec: .passThrough) else {
-                throw SessionStoreError(.notFound, "session \(hash.shortHex) does not exist or has expired; the message was not stored")
+        try await tracing.withSpan("sessions.append_message") { span in
+            try checkOpen()
+            try policy.validate(message)
+            let metadata = try SessionRow.encodeMetadata(message.metadata)
+            let (policy, origin, hash) = (self.policy, self.origin, token.hash)
+            return try await writer.write(span: span) { connection throws(SessionStoreError) in
+                let now = policy.now
+                guard let row = try connection.session(for: token, liveAt: now, codec: .passThrough) else {
+                    throw SessionStoreError(.notFound, "session \(hash.shortHex) does not exist or has expired; the message was not stored")
+                }
+                if policy.needsTouch(row, at: now) {
+                    let touched = row.used(at: now, by: nil)
+                    try connection.updateLastSeen(touched)
+                    try connection.logChange(.touched, sessionID: row.id, tokenHash: hash, userID: row.userID, at: now, origin: origin)
+                }
+                let insert = try connection.cachedStatement(
+                    "INSERT INTO session_messages (session_id, role, content, metadata, created_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+                )
+                insert.bind(row.id, at: 1)
+                insert.bind(message.role.rawValue, at: 2)
+                if connection.codec.encryption != nil {
+                    insert.bind(try connection.codec.seal(Data(message.content.utf8)), at: 3)
+                } else {
+                    insert.bind(message.content, at: 3)
+                }
+                insert.bind(metadata, at: 4)
+                insert.bind(now.millisecondsSince1970, at: 5)
+                try insert.run("appending a message")
+                let id = connection.lastInsertRowID
+                // Keep the newest N: drop everything up to the (N+1)-th newest.
+                let trim = try connection.cachedStatement("""
+                    DELETE FROM session_messages WHERE session_id = ?1 AND id <= \
+                    (SELECT id FROM session_messages WHERE session_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)
+                    """)
+                trim.bind(row.id, at: 1)
+                trim.bind(policy.maxMessagesPerSession, at: 2)
+                try trim.run("trimming a message log")
+                return SessionMessage(id: id, role: message.role, content: message.content, createdAt: now, metadata: message.metadata)
             }
-            if policy.needsTouch(row, at: now) {
-                let touched = row.used(at: now, by: nil)
-                try connection.updateLastSeen(touched)
-                try connection.logChange(.touched, sessionID: row.id, tokenHash: hash, userID: row.userID, at: now, origin: origin)
-            }
-            let insert = try connection.cachedStatement(
-                "INSERT INTO session_messages (session_id, role, content, metadata, created_at) VALUES (?1, ?2, ?3, ?4, ?5)"
-            )
-            insert.bind(row.id, at: 1)
-            insert.bind(message.role.rawValue, at: 2)
-            if connection.codec.encryption != nil {
-                insert.bind(try connection.codec.seal(Data(message.content.utf8)), at: 3)
-            } else {
-                insert.bind(message.content, at: 3)
-            }
-            insert.bind(metadata, at: 4)
-            insert.bind(now.millisecondsSince1970, at: 5)
-            try insert.run("appending a message")
-            let id = connection.lastInsertRowID
-            // Keep the newest N: drop everything up to the (N+1)-th newest.
-            let trim = try connection.cachedStatement("""
-                DELETE FROM session_messages WHERE session_id = ?1 AND id <= \
-                (SELECT id FROM session_messages WHERE session_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)
-                """)
-            trim.bind(row.id, at: 1)
-            trim.bind(policy.maxMessagesPerSession, at: 2)
-            try trim.run("trimming a message log")
-            return SessionMessage(id: id, role: message.role, content: message.content, createdAt: now, metadata: message.metadata)
         }
     }
 

@@ -1,18 +1,23 @@
 public import Sessions
+import Tracing
 
 extension SQLiteSessionStore {
     public func load(_ token: SessionToken, client: SessionClient?) async throws -> Session? {
-        try checkOpen()
-        let now = policy.now
-        guard let session = try await read({ connection throws(SessionStoreError) in try connection.session(for: token, liveAt: now) }) else {
-            return nil
+        try await tracing.withSpan("sessions.load") { span in
+            try checkOpen()
+            let now = policy.now
+            guard let session = try await read({ connection throws(SessionStoreError) in try connection.session(for: token, liveAt: now) }) else {
+                span?.attributes["sessions.found"] = false
+                return nil
+            }
+            span?.attributes["sessions.found"] = true
+            guard session.deadlines.idleTimeout != nil else { return session }
+            guard policy.needsTouch(session, at: now) else {
+                writer.recordTouch(.skipped)
+                return session
+            }
+            return await recordUse(of: session, at: now, by: policy.clipped(client))
         }
-        guard session.deadlines.idleTimeout != nil else { return session }
-        guard policy.needsTouch(session, at: now) else {
-            writer.recordTouch(.skipped)
-            return session
-        }
-        return await recordUse(of: session, at: now, by: policy.clipped(client))
     }
 
     public func timeToLive(_ token: SessionToken) async throws -> Duration? {

@@ -1,37 +1,42 @@
+import CoreMetrics
 import Logging
 public import Sessions
+import Tracing
 
 extension SQLiteSessionStore {
     public func create(_ draft: SessionDraft) async throws -> IssuedSession {
-        try checkOpen()
-        let draft = try policy.validated(draft)
-        let (policy, origin, selectors) = (self.policy, self.origin, self.selectors)
-        // Everything but the statements happens here, off the writer thread: the token, its
-        // hash, the row with its data sealed and its metadata encoded.
-        let minted = policy.now
-        let token = SessionToken.generate(selector: selectors.next(at: minted))
-        let row = try StoredSessionRow(Session.new(id: token.selector, token: token, draft: draft, policy: policy, now: minted), codec: codec)
-        let (issuedToken, session, evicted) = try await writer.write { connection throws(SessionStoreError) in
-            let now = policy.now
-            var evicted: [TokenHash] = []
-            if let user = draft.userID, policy.maxSessionsPerUser != nil {
-                let live = try connection.with(.selectUserSessions) { statement throws(SessionStoreError) in
-                    statement.bind(user, at: 1)
-                    statement.bind(now.millisecondsSince1970, at: 2)
-                    // Eviction looks at times only: sealed data need not be opened.
-                    return try SessionRow.readAll(statement, codec: .passThrough, context: "counting a user's sessions")
+        try await tracing.withSpan("sessions.create") { span in
+            try checkOpen()
+            let draft = try policy.validated(draft)
+            let (policy, origin, selectors) = (self.policy, self.origin, self.selectors)
+            // Everything but the statements happens here, off the writer thread: the token, its
+            // hash, the row with its data sealed and its metadata encoded.
+            let minted = policy.now
+            let token = SessionToken.generate(selector: selectors.next(at: minted))
+            let row = try StoredSessionRow(Session.new(id: token.selector, token: token, draft: draft, policy: policy, now: minted), codec: codec)
+            let (issuedToken, session, evicted) = try await writer.write(span: span) { connection throws(SessionStoreError) in
+                let now = policy.now
+                var evicted: [TokenHash] = []
+                if let user = draft.userID, policy.maxSessionsPerUser != nil {
+                    let live = try connection.with(.selectUserSessions) { statement throws(SessionStoreError) in
+                        statement.bind(user, at: 1)
+                        statement.bind(now.millisecondsSince1970, at: 2)
+                        // Eviction looks at times only: sealed data need not be opened.
+                        return try SessionRow.readAll(statement, codec: .passThrough, context: "counting a user's sessions")
+                    }
+                    for victim in policy.sessionsToEvict(from: live) {
+                        try connection.deleteSession(id: victim.id)
+                        try connection.logChange(.evicted, sessionID: victim.id, tokenHash: victim.tokenHash, userID: user, at: now, origin: origin)
+                        evicted.append(victim.tokenHash)
+                    }
                 }
-                for victim in policy.sessionsToEvict(from: live) {
-                    try connection.deleteSession(id: victim.id)
-                    try connection.logChange(.evicted, sessionID: victim.id, tokenHash: victim.tokenHash, userID: user, at: now, origin: origin)
-                    evicted.append(victim.tokenHash)
-                }
+                let (token, inserted) = try Self.insert(row, token: token, on: connection, selectors: selectors)
+                try connection.logChange(.created, sessionID: token.selector, tokenHash: token.hash, userID: draft.userID, at: now, origin: origin)
+                return (token, inserted.session, evicted)
             }
-            let (token, inserted) = try Self.insert(row, token: token, on: connection, selectors: selectors)
-            try connection.logChange(.created, sessionID: token.selector, tokenHash: token.hash, userID: draft.userID, at: now, origin: origin)
-            return (token, inserted.session, evicted)
+            span?.attributes["sessions.token_hash"] = SessionTracing.hashPrefix(issuedToken.hash)
+            return IssuedSession(token: issuedToken, session: session, evicted: evicted)
         }
-        return IssuedSession(token: issuedToken, session: session, evicted: evicted)
     }
 
     /// Inserts a new session under its token's selector; when another process took that id,
@@ -55,33 +60,37 @@ extension SQLiteSessionStore {
     }
 
     public func save(_ session: Session, expectedVersion: Int64?) async throws -> Session {
-        try checkOpen()
-        try policy.validate(session)
-        let contents = try StoredSessionRow(session, codec: codec)
-        let (policy, origin) = (self.policy, self.origin)
-        return try await writer.write { connection throws(SessionStoreError) in
-            try Self.save(contents, expectedVersion: expectedVersion, on: connection, now: policy.now, origin: origin)
+        try await tracing.withSpan("sessions.save") { span in
+            try checkOpen()
+            try policy.validate(session)
+            let contents = try StoredSessionRow(session, codec: codec)
+            let (policy, origin) = (self.policy, self.origin)
+            return try await writer.write(span: span) { connection throws(SessionStoreError) in
+                try Self.save(contents, expectedVersion: expectedVersion, on: connection, now: policy.now, origin: origin)
+            }
         }
     }
 
     public func save(_ sessions: [Session]) async throws -> [Session?] {
-        try checkOpen()
-        for session in sessions { try policy.validate(session) }
-        let codec = self.codec
-        let rows = try sessions.map { session throws(SessionStoreError) in try StoredSessionRow(session, codec: codec) }
-        let (policy, origin) = (self.policy, self.origin)
-        return try await writer.write { connection throws(SessionStoreError) in
-            let now = policy.now
-            var saved: [Session?] = []
-            saved.reserveCapacity(rows.count)
-            for row in rows {
-                do throws(SessionStoreError) {
-                    saved.append(try Self.save(row, expectedVersion: nil, on: connection, now: now, origin: origin))
-                } catch where error.code == .notFound {
-                    saved.append(nil)
+        try await tracing.withSpan("sessions.save") { span in
+            try checkOpen()
+            for session in sessions { try policy.validate(session) }
+            let codec = self.codec
+            let rows = try sessions.map { session throws(SessionStoreError) in try StoredSessionRow(session, codec: codec) }
+            let (policy, origin) = (self.policy, self.origin)
+            return try await writer.write(span: span) { connection throws(SessionStoreError) in
+                let now = policy.now
+                var saved: [Session?] = []
+                saved.reserveCapacity(rows.count)
+                for row in rows {
+                    do throws(SessionStoreError) {
+                        saved.append(try Self.save(row, expectedVersion: nil, on: connection, now: now, origin: origin))
+                    } catch where error.code == .notFound {
+                        saved.append(nil)
+                    }
                 }
+                return saved
             }
-            return saved
         }
     }
 
@@ -188,85 +197,93 @@ extension SQLiteSessionStore {
 
     /// Deletes the sessions `find` returns, inside the write transaction.
     private func delete(finding find: @escaping @Sendable (SQLiteConnection) throws(SessionStoreError) -> [Session]) async throws -> Int {
-        try checkOpen()
-        let (policy, origin) = (self.policy, self.origin)
-        return try await writer.write { connection throws(SessionStoreError) in
-            let now = policy.now
-            var deleted = 0
-            for row in try find(connection) {
-                try connection.deleteSession(id: row.id)
-                try connection.logChange(.deleted, sessionID: row.id, tokenHash: row.tokenHash, userID: row.userID, at: now, origin: origin)
-                if !row.isExpired(at: now) { deleted += 1 }
+        try await tracing.withSpan("sessions.delete") { span in
+            try checkOpen()
+            let (policy, origin) = (self.policy, self.origin)
+            return try await writer.write(span: span) { connection throws(SessionStoreError) in
+                let now = policy.now
+                var deleted = 0
+                for row in try find(connection) {
+                    try connection.deleteSession(id: row.id)
+                    try connection.logChange(.deleted, sessionID: row.id, tokenHash: row.tokenHash, userID: row.userID, at: now, origin: origin)
+                    if !row.isExpired(at: now) { deleted += 1 }
+                }
+                return deleted
             }
-            return deleted
         }
     }
 
     public func rotate(_ token: SessionToken, saving changes: Session?, expectedVersion: Int64?) async throws -> IssuedSession? {
-        try checkOpen()
-        if let changes { try policy.validate(changes) }
-        let codec = self.codec
-        let contents = try changes.map { changes throws(SessionStoreError) in try StoredSessionRow(changes, codec: codec) }
-        let (policy, origin, hash) = (self.policy, self.origin, token.hash)
-        return try await writer.write { connection throws(SessionStoreError) -> IssuedSession? in
-            let now = policy.now
-            // Read as stored: without changes the data stays as it is, and is opened once, for the caller.
-            guard let row = try connection.session(for: token, liveAt: now, codec: .passThrough) else { return nil }
-            // The selector stays, so the row does not move. A session from before schema 3 gets
-            // its id as selector, and is found by it from now on.
-            let newToken = row.id == token.selector ? token.withNewSecret() : SessionToken.generate(selector: row.id)
-            let rotated = try row.rotating(to: newToken, saving: changes, expectedVersion: expectedVersion, at: now)
-            var returned = rotated
-            if let contents {
-                try connection.update(contents.replacingSession(with: rotated))
-            } else {
-                try connection.updateToken(rotated)
-                returned.data = try codec.open(rotated.data)
+        try await tracing.withSpan("sessions.rotate") { span in
+            try checkOpen()
+            if let changes { try policy.validate(changes) }
+            let codec = self.codec
+            let contents = try changes.map { changes throws(SessionStoreError) in try StoredSessionRow(changes, codec: codec) }
+            let (policy, origin, hash) = (self.policy, self.origin, token.hash)
+            return try await writer.write(span: span) { connection throws(SessionStoreError) -> IssuedSession? in
+                let now = policy.now
+                // Read as stored: without changes the data stays as it is, and is opened once, for the caller.
+                guard let row = try connection.session(for: token, liveAt: now, codec: .passThrough) else { return nil }
+                // The selector stays, so the row does not move. A session from before schema 3 gets
+                // its id as selector, and is found by it from now on.
+                let newToken = row.id == token.selector ? token.withNewSecret() : SessionToken.generate(selector: row.id)
+                let rotated = try row.rotating(to: newToken, saving: changes, expectedVersion: expectedVersion, at: now)
+                var returned = rotated
+                if let contents {
+                    try connection.update(contents.replacingSession(with: rotated))
+                } else {
+                    try connection.updateToken(rotated)
+                    returned.data = try codec.open(rotated.data)
+                }
+                try connection.logChange(.rotatedOut, sessionID: row.id, tokenHash: hash, userID: row.userID, at: now, origin: origin)
+                try connection.logChange(.rotated, sessionID: row.id, tokenHash: newToken.hash, userID: rotated.userID, at: now, origin: origin)
+                return IssuedSession(token: newToken, session: returned)
             }
-            try connection.logChange(.rotatedOut, sessionID: row.id, tokenHash: hash, userID: row.userID, at: now, origin: origin)
-            try connection.logChange(.rotated, sessionID: row.id, tokenHash: newToken.hash, userID: rotated.userID, at: now, origin: origin)
-            return IssuedSession(token: newToken, session: returned)
         }
     }
 
     public func revokeSession(_ hash: TokenHash, ofUser userID: String) async throws -> Bool {
-        try checkOpen()
-        try policy.validate(userID: userID)
-        let (policy, origin) = (self.policy, self.origin)
-        return try await writer.write { connection throws(SessionStoreError) in
-            let now = policy.now
-            // Found through the user's index: a hash alone has no index for new sessions.
-            let row = try connection.with(.selectUserSessionByHash) { statement throws(SessionStoreError) in
-                statement.bind(userID, at: 1)
-                statement.bind(hash, at: 2)
-                return try statement.step("finding a user's session") ? try SessionRow.read(statement, codec: .passThrough) : nil
+        try await tracing.withSpan("sessions.revoke") { span in
+            try checkOpen()
+            try policy.validate(userID: userID)
+            let (policy, origin) = (self.policy, self.origin)
+            return try await writer.write(span: span) { connection throws(SessionStoreError) in
+                let now = policy.now
+                // Found through the user's index: a hash alone has no index for new sessions.
+                let row = try connection.with(.selectUserSessionByHash) { statement throws(SessionStoreError) in
+                    statement.bind(userID, at: 1)
+                    statement.bind(hash, at: 2)
+                    return try statement.step("finding a user's session") ? try SessionRow.read(statement, codec: .passThrough) : nil
+                }
+                guard let row else { return false }
+                try connection.deleteSession(id: row.id)
+                try connection.logChange(.revoked, sessionID: row.id, tokenHash: hash, userID: userID, at: now, origin: origin)
+                return !row.isExpired(at: now)
             }
-            guard let row else { return false }
-            try connection.deleteSession(id: row.id)
-            try connection.logChange(.revoked, sessionID: row.id, tokenHash: hash, userID: userID, at: now, origin: origin)
-            return !row.isExpired(at: now)
         }
     }
 
     public func deleteSessions(forUser userID: String) async throws -> Int {
-        try checkOpen()
-        try policy.validate(userID: userID)
-        let (policy, origin) = (self.policy, self.origin)
-        return try await writer.write { connection throws(SessionStoreError) in
-            let now = policy.now
-            let removed = try connection.with(.deleteUserSessions) { statement throws(SessionStoreError) in
-                statement.bind(userID, at: 1)
-                var removed: [(id: Int64, hash: TokenHash, live: Bool)] = []
-                while try statement.step("revoking a user's sessions") {
-                    guard let hash = statement.tokenHash(1) else { continue }
-                    removed.append((statement.int64(0), hash, statement.int64(2) > now.millisecondsSince1970))
+        try await tracing.withSpan("sessions.delete_user_sessions") { span in
+            try checkOpen()
+            try policy.validate(userID: userID)
+            let (policy, origin) = (self.policy, self.origin)
+            return try await writer.write(span: span) { connection throws(SessionStoreError) in
+                let now = policy.now
+                let removed = try connection.with(.deleteUserSessions) { statement throws(SessionStoreError) in
+                    statement.bind(userID, at: 1)
+                    var removed: [(id: Int64, hash: TokenHash, live: Bool)] = []
+                    while try statement.step("revoking a user's sessions") {
+                        guard let hash = statement.tokenHash(1) else { continue }
+                        removed.append((statement.int64(0), hash, statement.int64(2) > now.millisecondsSince1970))
+                    }
+                    return removed
                 }
-                return removed
+                for row in removed {
+                    try connection.logChange(.revoked, sessionID: row.id, tokenHash: row.hash, userID: userID, at: now, origin: origin)
+                }
+                return removed.count { $0.live }
             }
-            for row in removed {
-                try connection.logChange(.revoked, sessionID: row.id, tokenHash: row.hash, userID: userID, at: now, origin: origin)
-            }
-            return removed.count { $0.live }
         }
     }
 
@@ -282,18 +299,22 @@ extension SQLiteSessionStore {
     /// the next durable commit flushes it anyway. Each transaction also trims change-log entries
     /// older than ``Configuration/changeLogRetention`` that every replication cursor has passed.
     public func purgeExpired(limit: Int) async throws -> Int {
-        try SessionPolicy.validate(limit: limit)
-        var purged = 0
-        var contended = false
-        while purged < limit {
-            try checkOpen()
-            let chunk = try await purgeChunk(limit: min(Self.purgeChunkSize, limit - purged), contended: contended)
-            purged += chunk.purged
-            if chunk.exhausted { break }
-            contended = chunk.steppedAside
-            await Task.yield()
+        try await tracing.withSpan("sessions.purge") { span in
+            try SessionPolicy.validate(limit: limit)
+            var purged = 0
+            var contended = false
+            while purged < limit {
+                try checkOpen()
+                let chunk = try await purgeChunk(limit: min(Self.purgeChunkSize, limit - purged), contended: contended)
+                purged += chunk.purged
+                writer.metrics.purgedRows.increment(by: chunk.purged)
+                if chunk.exhausted { break }
+                contended = chunk.steppedAside
+                await Task.yield()
+            }
+            span?.attributes["sessions.rows"] = purged
+            return purged
         }
-        return purged
     }
 
     /// Rows one purge statement deletes while nothing else is being written.
@@ -351,6 +372,7 @@ extension SQLiteSessionStore {
                 if clock.now - started >= Self.longestPurgeChunk { break }
             }
             try connection.trimChangeLog(before: now - retention, limit: max(purged, Self.purgeStepSize))
+            writer.metrics.changeLogEntries.record(try connection.changeLogLength())
             return (purged, exhausted, steppedAside)
         }
     }

@@ -36,6 +36,8 @@ public final class SQLiteSessionStore: SessionStore {
     let codec: StoredDataCodec
     /// The selectors of the sessions this instance creates.
     let selectors = SessionSelectors()
+    /// Spans for this store's operations.
+    let tracing: SessionTracing
     private let closed = Atomic<Bool>(false)
 
     /// Opens (creating if needed) and migrates the database at `path`.
@@ -64,6 +66,7 @@ public final class SQLiteSessionStore: SessionStore {
         self.policy = policy
         self.configuration = configuration
         self.origin = Int64.random(in: 1...Int64.max)
+        self.tracing = SessionTracing(configuration.tracer, store: "sqlite")
         let codec = StoredDataCodec(encryption: policy.encryption, keepsSealedData: configuration.keepsSealedData)
         self.codec = codec
         var openCheckpointer: (@Sendable () throws(SessionStoreError) -> SQLiteConnection)?
@@ -79,6 +82,7 @@ public final class SQLiteSessionStore: SessionStore {
         self.writer = try GroupCommitWriter(
             maxBatchSize: configuration.maxBatchSize,
             logger: configuration.logger,
+            metrics: SQLiteStoreMetrics(prefix: configuration.metricsPrefix, factory: configuration.metricsFactory),
             open: { () throws(SessionStoreError) in
                 let connection = try Self.openWriter(path: path, configuration: configuration)
                 connection.codec = codec

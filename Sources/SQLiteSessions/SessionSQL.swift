@@ -39,6 +39,7 @@ enum SessionSQL: Int, CaseIterable {
     case oldestCursor
     case firstYoungChange
     case trimChanges
+    case changeLogLength
 
     /// Ids below this are sessions from before schema 3 (and imports whose token's selector is
     /// unknown): found by hash through `sessions_legacy_token_idx`. Every selector is above it.
@@ -156,6 +157,9 @@ enum SessionSQL: Int, CaseIterable {
             return "SELECT seq FROM session_changes WHERE at >= ?1 ORDER BY seq LIMIT 1"
         case .trimChanges:
             return "DELETE FROM session_changes WHERE seq IN (SELECT seq FROM session_changes WHERE seq < ?1 ORDER BY seq LIMIT ?2)"
+        case .changeLogLength:
+            // Sequence numbers have no holes, and each bound is one index step.
+            return "SELECT coalesce((SELECT max(seq) FROM session_changes) - (SELECT min(seq) FROM session_changes) + 1, 0)"
         }
     }
 }

@@ -1,5 +1,6 @@
 public import CoreMetrics
 public import Logging
+public import Tracing
 
 extension CachedSessionStore {
     /// Sizes and timings of the cache.
@@ -25,6 +26,8 @@ extension CachedSessionStore {
         public var metricsPrefix: String
         /// Where metrics go; nil for the process-wide `MetricsSystem.factory`.
         public var metricsFactory: (any MetricsFactory)?
+        /// Where spans go; nil for the process-wide `InstrumentationSystem.tracer`.
+        public var tracer: (any Tracer)?
 
         public init(
             maxEntries: Int = 100_000,
@@ -35,7 +38,8 @@ extension CachedSessionStore {
             shards: Int = 16,
             logger: Logger = Logger(label: "sessions.cache"),
             metricsPrefix: String = "sessions_cache",
-            metricsFactory: (any MetricsFactory)? = nil
+            metricsFactory: (any MetricsFactory)? = nil,
+            tracer: (any Tracer)? = nil
         ) {
             self.maxEntries = maxEntries
             self.maxBytes = maxBytes
@@ -46,6 +50,7 @@ extension CachedSessionStore {
             self.logger = logger
             self.metricsPrefix = metricsPrefix
             self.metricsFactory = metricsFactory
+            self.tracer = tracer
         }
     }
 }

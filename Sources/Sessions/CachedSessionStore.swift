@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import Tracing
 
 /// A memory cache in front of any ``SessionStore``.
 ///
@@ -32,6 +33,7 @@ public final class CachedSessionStore: SessionStore {
     private let housekeeping: CacheHousekeeping
     private let pendingTouches = PendingWork()
     private let closed = Atomic<Bool>(false)
+    private let tracing: SessionTracing
 
     /// Puts a cache in front of `backing`.
     ///
@@ -40,6 +42,7 @@ public final class CachedSessionStore: SessionStore {
         self.backing = backing
         self.policy = backing.policy
         self.configuration = configuration
+        self.tracing = SessionTracing(configuration.tracer, store: "cached")
         self.cache = SessionCache(
             maxEntries: configuration.maxEntries,
             maxBytes: configuration.maxBytes,
@@ -63,19 +66,24 @@ public final class CachedSessionStore: SessionStore {
     // MARK: Reads
 
     public func load(_ token: SessionToken, client: SessionClient?) async throws -> Session? {
-        try checkOpen()
-        housekeeping.runIfDue(cache)
-        let now = policy.now
-        switch cache.lookup(token.hash, now: now, policy: policy) {
-        case .hit(let session, let touchDue):
-            if touchDue { persistUse(token, client: client) }
-            return session
-        case .absent:
-            return nil
-        case .miss(let epoch):
-            let session = try await backing.load(token, client: client)
-            cache.fill(token.hash, with: session, epoch: epoch, now: now)
-            return session
+        try await tracing.withSpan("sessions.load") { span in
+            try checkOpen()
+            housekeeping.runIfDue(cache)
+            let now = policy.now
+            switch cache.lookup(token.hash, now: now, policy: policy) {
+            case .hit(let session, let touchDue):
+                span?.attributes["sessions.cache"] = "hit"
+                if touchDue { persistUse(token, client: client) }
+                return session
+            case .absent:
+                span?.attributes["sessions.cache"] = "absent"
+                return nil
+            case .miss(let epoch):
+                span?.attributes["sessions.cache"] = "miss"
+                let session = try await backing.load(token, client: client)
+                cache.fill(token.hash, with: session, epoch: epoch, now: now)
+                return session
+            }
         }
     }
 

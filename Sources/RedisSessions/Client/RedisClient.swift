@@ -1,3 +1,4 @@
+public import CoreMetrics
 public import NIOCore
 import NIOPosix
 public import Sessions
@@ -25,23 +26,48 @@ public final class RedisClient: Sendable {
 
     private struct State {
         var slots: [Slot]
+        /// Which slots have had a connection: a new one there is a reconnect.
+        var everConnected: [Bool]
         var next = 0
         var failures = 0
         var closed = false
+    }
+
+    /// `sessions_redis_*` (see the README's "Metrics").
+    private struct Metrics: Sendable {
+        let reconnects: Counter
+        let connectFailures: Counter
+        let factory: any MetricsFactory
+
+        init(factory: (any MetricsFactory)?) {
+            self.factory = factory ?? MetricsSystem.factory
+            reconnects = Counter(label: "sessions_redis_reconnects_total", factory: self.factory)
+            connectFailures = Counter(label: "sessions_redis_connect_failures_total", factory: self.factory)
+        }
+
+        /// A command that got no reply, or an error reply, by the error's code.
+        func commandFailed(_ code: SessionStoreError.Code) {
+            Counter(label: "sessions_redis_command_failures_total", dimensions: [("reason", code.description)], factory: factory).increment()
+        }
     }
 
     /// Where the server is and how to talk to it.
     public let configuration: RedisConfiguration
     private let state: Mutex<State>
     private let group: any EventLoopGroup
+    private let metrics: Metrics
 
     /// Creates a client; connections open on first use.
     ///
-    /// - Parameter eventLoopGroup: Where connections run; nil for SwiftNIO's shared singleton group.
-    public init(configuration: RedisConfiguration, eventLoopGroup: (any EventLoopGroup)? = nil) {
+    /// - Parameters:
+    ///   - eventLoopGroup: Where connections run; nil for SwiftNIO's shared singleton group.
+    ///   - metricsFactory: Where reconnects and failed commands are counted; nil for `MetricsSystem.factory`.
+    public init(configuration: RedisConfiguration, eventLoopGroup: (any EventLoopGroup)? = nil, metricsFactory: (any MetricsFactory)? = nil) {
         self.configuration = configuration
         self.group = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
-        self.state = Mutex(State(slots: Array(repeating: .empty, count: max(1, configuration.connections))))
+        let count = max(1, configuration.connections)
+        self.state = Mutex(State(slots: Array(repeating: .empty, count: count), everConnected: Array(repeating: false, count: count)))
+        self.metrics = Metrics(factory: metricsFactory)
     }
 
     /// Creates a client from a `redis://` URL.
@@ -57,6 +83,7 @@ public final class RedisClient: Sendable {
     public func send(_ command: RedisCommand) async throws(SessionStoreError) -> RESPValue {
         let reply = try await pipeline([command])[0]
         if case .error(let message) = reply {
+            metrics.commandFailed(.protocolError)
             throw SessionStoreError(.protocolError, "Redis refused \(command): \(message)", underlying: .init(code: nil, message: message))
         }
         return reply
@@ -65,11 +92,18 @@ public final class RedisClient: Sendable {
     /// Sends commands in one write and returns every reply in order; error replies are returned,
     /// not thrown, so each command of a pipeline can be judged on its own.
     public func pipeline(_ commands: [RedisCommand]) async throws(SessionStoreError) -> [RESPValue] {
-        let connection = try await connection()
+        let connection: RedisConnection
+        do {
+            connection = try await self.connection()
+        } catch {
+            metrics.commandFailed(error.code)
+            throw error
+        }
         do {
             return try await connection.send(commands)
         } catch {
             if !connection.isActive { forget(connection) }
+            metrics.commandFailed(error.code)
             throw error
         }
     }
@@ -190,7 +224,10 @@ public final class RedisClient: Sendable {
                 if state.closed { return connection }
                 state.slots[slot] = .connected(connection)
                 state.failures = 0
+                if state.everConnected[slot] { metrics.reconnects.increment() }
+                state.everConnected[slot] = true
             case .failure(let error):
+                metrics.connectFailures.increment()
                 state.failures += 1
                 let delay = min(configuration.maxReconnectDelay, configuration.reconnectDelay * (1 << min(state.failures - 1, 20)))
                 state.slots[slot] = .backingOff(until: .now + delay, failures: state.failures, error: error)

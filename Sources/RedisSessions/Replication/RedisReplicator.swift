@@ -1,9 +1,11 @@
+public import CoreMetrics
 import Foundation
 public import Logging
 public import ServiceLifecycle
 import Sessions
 public import SQLiteSessions
 import Synchronization
+public import Tracing
 
 /// Mirrors a ``SQLiteSessions/SQLiteSessionStore`` to Redis through its change log, which acts as
 /// a durable outbox. SQLite stays the source of truth; the application never waits for Redis.
@@ -46,6 +48,11 @@ public final class RedisReplicator: Service, Sendable {
         public var shutdownDeadline: Duration
         /// Where failures and resyncs are reported.
         public var logger: Logger
+        /// Where the backlog, lag, changes, failures and resyncs are counted (labels
+        /// `sessions_replication_*` with the dimension `replica` = ``name``); nil for `MetricsSystem.factory`.
+        public var metricsFactory: (any MetricsFactory)?
+        /// Where a span per batch sent goes; nil for the process-wide `InstrumentationSystem.tracer`.
+        public var tracer: (any Tracer)?
 
         public init(
             name: String,
@@ -55,7 +62,9 @@ public final class RedisReplicator: Service, Sendable {
             retryDelay: Duration = .milliseconds(100),
             maxRetryDelay: Duration = .seconds(5),
             shutdownDeadline: Duration = .seconds(5),
-            logger: Logger = Logger(label: "sessions.replicator")
+            logger: Logger = Logger(label: "sessions.replicator"),
+            metricsFactory: (any MetricsFactory)? = nil,
+            tracer: (any Tracer)? = nil
         ) {
             self.name = name
             self.keys = keys
@@ -65,6 +74,27 @@ public final class RedisReplicator: Service, Sendable {
             self.maxRetryDelay = maxRetryDelay
             self.shutdownDeadline = shutdownDeadline
             self.logger = logger
+            self.metricsFactory = metricsFactory
+            self.tracer = tracer
+        }
+    }
+
+    /// `sessions_replication_*`, each with the dimension `replica`.
+    private struct Metrics: Sendable {
+        let backlog: Gauge
+        let lag: CoreMetrics.Timer
+        let changes: Counter
+        let failures: Counter
+        let resyncs: Counter
+
+        init(replica: String, factory: (any MetricsFactory)?) {
+            let factory = factory ?? MetricsSystem.factory
+            let dimensions = [("replica", replica)]
+            backlog = Gauge(label: "sessions_replication_backlog", dimensions: dimensions, factory: factory)
+            lag = CoreMetrics.Timer(label: "sessions_replication_lag_seconds", dimensions: dimensions, factory: factory)
+            changes = Counter(label: "sessions_replication_changes_total", dimensions: dimensions, factory: factory)
+            failures = Counter(label: "sessions_replication_failures_total", dimensions: dimensions, factory: factory)
+            resyncs = Counter(label: "sessions_replication_resyncs_total", dimensions: dimensions, factory: factory)
         }
     }
 
@@ -83,11 +113,15 @@ public final class RedisReplicator: Service, Sendable {
     public let configuration: Configuration
     private let state: Mutex<State>
     private let reader = Mutex<(any SessionChangeReader)?>(nil)
+    private let metrics: Metrics
+    private let tracing: SessionTracing
 
     public init(primary: SQLiteSessionStore, client: RedisClient, configuration: Configuration) {
         self.primary = primary
         self.client = client
         self.configuration = configuration
+        self.metrics = Metrics(replica: configuration.name, factory: configuration.metricsFactory)
+        self.tracing = SessionTracing(configuration.tracer, store: "replicated")
         self.state = Mutex(State(status: ReplicationStatus(
             name: configuration.name, appliedSequence: 0, latestSequence: 0, redisReachable: false,
             lastError: nil, lastAppliedAt: nil, changesApplied: 0, resyncs: 0, lagP50: nil, lagP99: nil
@@ -122,6 +156,7 @@ public final class RedisReplicator: Service, Sendable {
         if let cursor = try? await primary.replicationCursor(cursorName) {
             status.appliedSequence = cursor
         }
+        metrics.backlog.record(status.backlog)
         return status
     }
 
@@ -238,6 +273,18 @@ public final class RedisReplicator: Service, Sendable {
     /// - Returns: The number of changes applied; zero when there were none.
     @discardableResult
     public func replicateOnce() async throws -> Int {
+        do {
+            return try await replicateBatch()
+        } catch {
+            // The reader has moved past what failed to reach Redis: read it again next time,
+            // and check the marker first, as after any failure.
+            resetReader()
+            state.withLock { $0.verified = false }
+            throw error
+        }
+    }
+
+    private func replicateBatch() async throws -> Int {
         var cursor = try await ensureCursor()
         if !state.withLock({ $0.verified }) {
             cursor = try await verifyReplica(cursor: cursor)
@@ -255,9 +302,16 @@ public final class RedisReplicator: Service, Sendable {
             try await refreshLatest()
             return 0
         }
-        try await apply(batch.changes, through: last.sequence)
+        try await tracing.withSpan("sessions.replicate") { span in
+            span?.attributes["sessions.changes"] = batch.changes.count
+            try await apply(batch.changes, through: last.sequence)
+        }
         try await primary.setReplicationCursor(cursorName, to: last.sequence)
         let now = SystemSessionClock().now
+        metrics.changes.increment(by: batch.changes.count)
+        for change in batch.changes {
+            metrics.lag.recordMilliseconds(max(0, (now - change.at).wholeMilliseconds))
+        }
         state.withLock { state in
             state.status.appliedSequence = last.sequence
             state.status.redisReachable = true
@@ -274,6 +328,7 @@ public final class RedisReplicator: Service, Sendable {
                 }
             }
         }
+        metrics.backlog.record(state.withLock { $0.status.backlog })
         return batch.changes.count
     }
 
@@ -437,6 +492,7 @@ public final class RedisReplicator: Service, Sendable {
             state.status.resyncs += 1
             state.status.redisReachable = true
         }
+        metrics.resyncs.increment()
     }
 
     /// Deletes the Redis records this replicator wrote whose sessions are gone locally.
@@ -474,6 +530,7 @@ public final class RedisReplicator: Service, Sendable {
 
     private func record(_ error: any Error, quietly: Bool = false) {
         resetReader()
+        metrics.failures.increment()
         let unreachable = (error as? SessionStoreError).map { [.unavailable, .timeout, .closed].contains($0.code) } ?? false
         state.withLock { state in
             state.verified = false

@@ -1,5 +1,6 @@
 import Foundation
 public import Sessions
+public import Tracing
 import Synchronization
 
 /// Sessions in Redis, behind the same protocol as every other store.
@@ -32,10 +33,14 @@ public final class RedisSessionStore: SessionStore {
 
     private let writes = Mutex(WriteStats())
 
-    public init(client: RedisClient, policy: SessionPolicy = SessionPolicy(), keys: RedisSessionKeys = RedisSessionKeys()) {
+    let tracing: SessionTracing
+
+    /// - Parameter tracer: Where spans go; nil for the process-wide `InstrumentationSystem.tracer`.
+    public init(client: RedisClient, policy: SessionPolicy = SessionPolicy(), keys: RedisSessionKeys = RedisSessionKeys(), tracer: (any Tracer)? = nil) {
         self.client = client
         self.policy = policy
         self.keys = keys
+        self.tracing = SessionTracing(tracer, store: "redis")
     }
 
     /// Connects to the server at a `redis://` URL.
@@ -158,48 +163,54 @@ public final class RedisSessionStore: SessionStore {
     // MARK: SessionStore
 
     public func create(_ draft: SessionDraft) async throws -> IssuedSession {
-        let draft = try policy.validated(draft)
-        let token = SessionToken.generate()
-        let now = policy.now
-        let template = Session.new(id: 0, token: token, draft: draft, policy: policy, now: now)
-        let reply = try await client.run(
-            RedisSessionScripts.create,
-            keys: [keys.session(token.hash), userKey(template), keys.sessionIDs],
-            arguments: [
-                .string(try recordText(template)), pxat(template), .string(token.hash.hex),
-                .string(template.userID == nil ? "0" : "1"), .string(keys.sessionPrefix), .string(keys.messagesPrefix),
-                .integer(Int64(policy.maxSessionsPerUser ?? 0)), .string(policy.evictionOrder == .leastRecentlySeen ? "seen" : "created"),
-                .integer(now.millisecondsSince1970),
-            ]
-        )
-        guard let parts = reply.elements, let id = parts.first?.integer else {
-            throw SessionStoreError(.protocolError, "Redis answered a create with \(reply) instead of an id")
+        try await tracing.withSpan("sessions.create") { span in
+            let draft = try policy.validated(draft)
+            let token = SessionToken.generate()
+            let now = policy.now
+            let template = Session.new(id: 0, token: token, draft: draft, policy: policy, now: now)
+            let reply = try await client.run(
+                RedisSessionScripts.create,
+                keys: [keys.session(token.hash), userKey(template), keys.sessionIDs],
+                arguments: [
+                    .string(try recordText(template)), pxat(template), .string(token.hash.hex),
+                    .string(template.userID == nil ? "0" : "1"), .string(keys.sessionPrefix), .string(keys.messagesPrefix),
+                    .integer(Int64(policy.maxSessionsPerUser ?? 0)), .string(policy.evictionOrder == .leastRecentlySeen ? "seen" : "created"),
+                    .integer(now.millisecondsSince1970),
+                ]
+            )
+            guard let parts = reply.elements, let id = parts.first?.integer else {
+                throw SessionStoreError(.protocolError, "Redis answered a create with \(reply) instead of an id")
+            }
+            countWrite()
+            let evicted = parts.dropFirst().compactMap { $0.string.flatMap { TokenHash(hex: $0) } }
+            return IssuedSession(token: token, session: Session.new(id: id, token: token, draft: draft, policy: policy, now: now), evicted: evicted)
         }
-        countWrite()
-        let evicted = parts.dropFirst().compactMap { $0.string.flatMap { TokenHash(hex: $0) } }
-        return IssuedSession(token: token, session: Session.new(id: id, token: token, draft: draft, policy: policy, now: now), evicted: evicted)
     }
 
     public func load(_ token: SessionToken, client requester: SessionClient?) async throws -> Session? {
-        let now = policy.now
-        guard let (text, session) = try await readLive(token.hash, at: now) else { return nil }
-        guard policy.needsTouch(session, at: now) else {
-            if session.deadlines.idleTimeoutMilliseconds != nil { writes.withLock { $0.touchesSkipped += 1 } }
-            return session
+        try await tracing.withSpan("sessions.load") { span in
+            let now = policy.now
+            guard let (text, session) = try await readLive(token.hash, at: now) else { return nil }
+            guard policy.needsTouch(session, at: now) else {
+                if session.deadlines.idleTimeoutMilliseconds != nil { writes.withLock { $0.touchesSkipped += 1 } }
+                return session
+            }
+            let used = session.used(at: now, by: policy.clipped(requester))
+            // A lost race only means someone else wrote the session just now; the read stands.
+            guard try await replace(text, old: session, with: used) else { return session }
+            writes.withLock { $0.touchesPersisted += 1 }
+            return used
         }
-        let used = session.used(at: now, by: policy.clipped(requester))
-        // A lost race only means someone else wrote the session just now; the read stands.
-        guard try await replace(text, old: session, with: used) else { return session }
-        writes.withLock { $0.touchesPersisted += 1 }
-        return used
     }
 
     public func save(_ session: Session, expectedVersion: Int64?) async throws -> Session {
-        try policy.validate(session)
-        guard let saved = try await update(session.tokenHash, { (current, now) throws(SessionStoreError) in
-            try current.saving(session, expectedVersion: expectedVersion, at: now)
-        }) else { throw SessionStoreError.sessionGone(session.tokenHash) }
-        return saved
+        try await tracing.withSpan("sessions.save") { span in
+            try policy.validate(session)
+            guard let saved = try await update(session.tokenHash, { (current, now) throws(SessionStoreError) in
+                try current.saving(session, expectedVersion: expectedVersion, at: now)
+            }) else { throw SessionStoreError.sessionGone(session.tokenHash) }
+            return saved
+        }
     }
 
     public func save(_ sessions: [Session]) async throws -> [Session?] {
@@ -229,7 +240,9 @@ public final class RedisSessionStore: SessionStore {
     }
 
     public func delete(_ token: SessionToken) async throws -> Bool {
-        try await delete(token.hash) { _ in true }
+        try await tracing.withSpan("sessions.delete") { span in
+            try await delete(token.hash) { _ in true }
+        }
     }
 
     /// Deletes the session stored for `hash` if `condition` holds for it, retrying when another
@@ -251,30 +264,32 @@ public final class RedisSessionStore: SessionStore {
     }
 
     public func rotate(_ token: SessionToken, saving changes: Session?, expectedVersion: Int64?) async throws -> IssuedSession? {
-        if let changes { try policy.validate(changes) }
-        let newToken = SessionToken.generate()
-        for _ in 0..<Self.maxAttempts {
-            let now = policy.now
-            guard let (text, current) = try await readLive(token.hash, at: now) else { return nil }
-            let rotated = try current.rotating(to: newToken, saving: changes, expectedVersion: expectedVersion, at: now)
-            let reply = try await client.run(
-                RedisSessionScripts.rename,
-                keys: [
-                    keys.session(token.hash), keys.session(newToken.hash), userKey(current), userKey(rotated),
-                    keys.messages(token.hash), keys.messages(newToken.hash),
-                ],
-                arguments: [
-                    .string(text), .string(try recordText(rotated)), pxat(rotated),
-                    .string(token.hash.hex), .string(newToken.hash.hex),
-                    .string(current.userID == nil ? "0" : "1"), .string(rotated.userID == nil ? "0" : "1"),
-                ]
-            )
-            if reply.integer == 1 {
-                countWrite()
-                return IssuedSession(token: newToken, session: rotated)
+        try await tracing.withSpan("sessions.rotate") { span in
+            if let changes { try policy.validate(changes) }
+            let newToken = SessionToken.generate()
+            for _ in 0..<Self.maxAttempts {
+                let now = policy.now
+                guard let (text, current) = try await readLive(token.hash, at: now) else { return nil }
+                let rotated = try current.rotating(to: newToken, saving: changes, expectedVersion: expectedVersion, at: now)
+                let reply = try await client.run(
+                    RedisSessionScripts.rename,
+                    keys: [
+                        keys.session(token.hash), keys.session(newToken.hash), userKey(current), userKey(rotated),
+                        keys.messages(token.hash), keys.messages(newToken.hash),
+                    ],
+                    arguments: [
+                        .string(text), .string(try recordText(rotated)), pxat(rotated),
+                        .string(token.hash.hex), .string(newToken.hash.hex),
+                        .string(current.userID == nil ? "0" : "1"), .string(rotated.userID == nil ? "0" : "1"),
+                    ]
+                )
+                if reply.integer == 1 {
+                    countWrite()
+                    return IssuedSession(token: newToken, session: rotated)
+                }
             }
+            throw contention(token.hash)
         }
-        throw contention(token.hash)
     }
 
     public func sessions(forUser userID: String) async throws -> [Session] {
@@ -296,16 +311,18 @@ public final class RedisSessionStore: SessionStore {
     }
 
     public func deleteSessions(forUser userID: String) async throws -> Int {
-        try policy.validate(userID: userID)
-        let reply = try await client.run(
-            RedisSessionScripts.revokeUser,
-            keys: [keys.userSessions(userID)],
-            arguments: [.string(keys.sessionPrefix), .string(userID), .string(keys.messagesPrefix)]
-        )
-        let now = policy.now
-        return (reply.elements ?? []).count { value in
-            guard let text = value.string, let session = try? SessionRecord.decode(text).session() else { return false }
-            return !session.isExpired(at: now)
+        try await tracing.withSpan("sessions.delete_user_sessions") { span in
+            try policy.validate(userID: userID)
+            let reply = try await client.run(
+                RedisSessionScripts.revokeUser,
+                keys: [keys.userSessions(userID)],
+                arguments: [.string(keys.sessionPrefix), .string(userID), .string(keys.messagesPrefix)]
+            )
+            let now = policy.now
+            return (reply.elements ?? []).count { value in
+                guard let text = value.string, let session = try? SessionRecord.decode(text).session() else { return false }
+                return !session.isExpired(at: now)
+            }
         }
     }
 
