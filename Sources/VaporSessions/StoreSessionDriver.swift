@@ -1,6 +1,7 @@
 #if Vapor
 import Foundation
 public import Sessions
+import Tracing
 public import Vapor
 
 /// A Vapor `SessionDriver` that keeps sessions in a ``Sessions/SessionStore``: register it with
@@ -46,7 +47,7 @@ public struct StoreSessionDriver: AsyncSessionDriver {
 
     public func createSession(_ data: SessionData, for request: Request) async throws -> SessionID {
         do {
-            return try await create(data, for: request)
+            return try await request.inItsTrace { try await create(data, for: request) }
         } catch let error as SessionStoreError {
             throw error.abort(logger: request.logger)
         }
@@ -71,7 +72,7 @@ public struct StoreSessionDriver: AsyncSessionDriver {
 
     public func readSession(_ sessionID: SessionID, for request: Request) async throws -> SessionData? {
         do {
-            return try await read(sessionID, for: request)
+            return try await request.inItsTrace { try await read(sessionID, for: request) }
         } catch let error as SessionStoreError {
             throw error.abort(logger: request.logger)
         }
@@ -86,7 +87,7 @@ public struct StoreSessionDriver: AsyncSessionDriver {
 
     public func updateSession(_ sessionID: SessionID, to data: SessionData, for request: Request) async throws -> SessionID {
         do {
-            return try await update(sessionID, to: data, for: request)
+            return try await request.inItsTrace { try await update(sessionID, to: data, for: request) }
         } catch let error as SessionStoreError {
             throw error.abort(logger: request.logger)
         }
@@ -131,7 +132,7 @@ public struct StoreSessionDriver: AsyncSessionDriver {
 
     public func deleteSession(_ sessionID: SessionID, for request: Request) async throws {
         do {
-            try await delete(sessionID, for: request)
+            try await request.inItsTrace { try await delete(sessionID, for: request) }
         } catch let error as SessionStoreError {
             throw error.abort(logger: request.logger)
         }
@@ -189,3 +190,14 @@ extension Request {
     }
 }
 #endif
+
+extension Request {
+    /// Runs `body` with the request's tracing context as the current one: Vapor's
+    /// `SessionsMiddleware` calls the driver from future callbacks, outside the task that
+    /// `TracingMiddleware` set the context in, so the store's spans would start traces of
+    /// their own (`request.serviceContext` still holds the request's span).
+    func inItsTrace<T>(_ body: () async throws -> T) async rethrows -> T {
+        guard ServiceContext.current == nil else { return try await body() }
+        return try await ServiceContext.$current.withValue(serviceContext) { try await body() }
+    }
+}

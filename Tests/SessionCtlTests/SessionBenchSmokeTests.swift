@@ -14,6 +14,8 @@ struct SessionBenchSmokeTests {
         "update|sqlite|1|full", "update|sqlite|64|full",
         "load miss|sqlite|1|-", "load miss|sqlite|64|-", "load miss|raw statement|1|-",
         "delete|sqlite|64|full",
+        "load hit (metrics+tracing off)|cached|1|-", "load hit (no-op backends bootstrapped)|cached|1|-",
+        "create (metrics+tracing off)|sqlite|64|normal", "create (no-op backends bootstrapped)|sqlite|64|normal",
         "load hit|cached|1|-", "load hit|cached|64|-", "load hit, all cached|cached|1|-", "load hit from cookie|cached|1|-",
         "sliding reads|cached|1|-", "revoke user|sqlite|1|full", "revoke user|sqlite|64|full",
         "purge|sqlite|1|full", "load during purge|sqlite|1|-", "create before purge|sqlite|1|full", "create during purge|sqlite|1|full",
@@ -54,7 +56,7 @@ struct SessionBenchSmokeTests {
             #expect((row["operations"] as? Int ?? 0) > 0, "\(row["workload"] ?? "") \(row["store"] ?? "") ran no operations")
         }
         let goals = try #require(object["goals"] as? [[String: Any]])
-        #expect(goals.count == 29)
+        #expect(goals.count == 31)
         for goal in goals {
             // The Fluent peer is a package of its own, built only by a full run.
             if (goal["goal"] as? String)?.contains("Fluent") == true { continue }

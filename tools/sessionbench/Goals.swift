@@ -105,6 +105,15 @@ enum Goals {
                 return (measured, written <= perThousand)
             }
         }
+        for (workload, store, concurrency) in [("load hit", "cached", 1), ("create", "sqlite", 64)] {
+            let off = row("\(workload) (\(InstrumentationWorkloads.Instrumentation.off.rawValue))", store, concurrency)
+            let noOp = row("\(workload) (\(InstrumentationWorkloads.Instrumentation.noOpBackends.rawValue))", store, concurrency)
+            add("\(workload), metrics and tracing bootstrapped to no-op backends ≥ 0.95× without", noOp) { noOp in
+                guard let off else { return ("the row without not run", nil) }
+                let value = noOp.opsPerSecond / off.opsPerSecond
+                return (String(format: "%@ = %@ vs %@", ratio(value), rate(noOp.opsPerSecond), rate(off.opsPerSecond)), value >= 0.95)
+            }
+        }
         let hummingbirdPeer = "Hummingbird's own in-memory sessions"
         compared("http page view", ours: "hummingbird + sqlite", peer: "hummingbird-auth memory", peerName: hummingbirdPeer,
                  "HTTP page view, durable SQLite + cache ≥ 0.9× \(hummingbirdPeer)", atLeast: 0.9)

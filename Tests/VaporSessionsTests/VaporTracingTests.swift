@@ -1,0 +1,53 @@
+#if Vapor
+import Foundation
+import InMemoryTracing
+import Sessions
+import SessionTestSupport
+import Testing
+import Tracing
+import Vapor
+import VaporSessions
+import VaporTesting
+
+/// With Vapor's `TracingMiddleware` in front, the store's spans are children of the request's.
+@Suite("Vapor tracing")
+struct VaporTracingTests {
+    @Test(arguments: [false, true])
+    func storeSpansNestUnderTheRequestSpan(throughOurMiddleware: Bool) async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tracer = InMemoryTracer()
+        let store = try makeTracedStore(in: directory, tracer: tracer)
+        try await withTracer(tracer) {
+            try await withApp(configure: { app in
+                app.middleware.use(TracingMiddleware())
+                if throughOurMiddleware {
+                    app.middleware.use(try StoreSessionsMiddleware(store: store))
+                    app.post("login", ":user") { req in
+                        try req.requestSession.logIn(userID: try req.parameters.require("user"))
+                        return "welcome"
+                    }
+                    app.get("me") { req in req.requestSession.userID ?? "anonymous" }
+                } else {
+                    app.sessions.use(.store(store))
+                    app.sessions.configuration = try .store()
+                    app.middleware.use(app.sessions.middleware)
+                    app.post("login", ":user") { req in
+                        try req.storeSession.logIn(userID: try req.parameters.require("user"))
+                        return "welcome"
+                    }
+                    app.get("me") { req in req.storeSession.userID ?? "anonymous" }
+                }
+            }) { app in
+                var setCookie: String?
+                try await app.testing().test(.POST, "login/alice") { response in setCookie = sessionCookie(response) }
+                try await app.testing().test(.GET, "me", headers: cookieHeader(setCookie)) { response in
+                    #expect(response.body.string == "alice")
+                }
+            }
+        }
+        expectStoreSpansUnderRequests(tracer)
+        try await store.close()
+    }
+}
+#endif
