@@ -2,11 +2,11 @@ import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
+import CoreMetrics
 import Foundation
 import Logging
 import Sessions
 import Synchronization
-import CoreMetrics
 import Tracing
 
 /// The single connection that writes, owned by one dedicated thread, committing in groups.
@@ -298,7 +298,8 @@ final class GroupCommitWriter: Sendable {
     private static let yieldsToGather = 8
 
     private enum Next {
-        case batch([Operation])
+        /// The group, and how many were queued when it was taken.
+        case batch([Operation], queued: Int)
         case yield
         case sleep
         case exit
@@ -315,20 +316,21 @@ final class GroupCommitWriter: Sendable {
                     return .sleep
                 }
                 if state.pending.count * 2 < lastSize, yields < Self.yieldsToGather, !state.closing { return .yield }
+                let queued = state.pending.count
                 // Standalone and background operations run by themselves; a group stops before either.
-                if state.pending[0].standalone || state.pending[0].background { return .batch([state.pending.removeFirst()]) }
+                if state.pending[0].standalone || state.pending[0].background { return .batch([state.pending.removeFirst()], queued: queued) }
                 let end = state.pending.prefix(maxBatchSize).firstIndex { $0.standalone || $0.background }
                     ?? min(state.pending.count, maxBatchSize)
                 if end == state.pending.count {
                     defer { state.pending.removeAll(keepingCapacity: true) }
-                    return .batch(state.pending)
+                    return .batch(state.pending, queued: queued)
                 }
                 defer { state.pending.removeFirst(end) }
-                return .batch(Array(state.pending.prefix(end)))
+                return .batch(Array(state.pending.prefix(end)), queued: queued)
             }
             switch next {
-            case .batch(let batch):
-                metrics.writerQueueDepth.record(batch.count + state.withLock { $0.pending.count })
+            case .batch(let batch, let queued):
+                metrics.writerQueueDepth.record(queued)
                 return batch
             case .exit: return nil
             case .yield:
