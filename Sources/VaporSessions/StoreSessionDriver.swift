@@ -189,7 +189,6 @@ extension Request {
         SessionClient(ip: remoteAddress?.ipAddress, userAgent: headers.first(name: .userAgent))
     }
 }
-#endif
 
 extension Request {
     /// Runs `body` with the request's tracing context as the current one: Vapor's
@@ -201,3 +200,4 @@ extension Request {
         return try await ServiceContext.$current.withValue(serviceContext) { try await body() }
     }
 }
+#endif
