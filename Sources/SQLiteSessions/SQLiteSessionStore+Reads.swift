@@ -3,21 +3,26 @@ import Tracing
 
 extension SQLiteSessionStore {
     public func load(_ token: SessionToken, client: SessionClient?) async throws -> Session? {
-        try await tracing.withSpan("sessions.load") { span in
-            try checkOpen()
-            let now = policy.now
-            guard let session = try await read({ connection throws(SessionStoreError) in try connection.session(for: token, liveAt: now) }) else {
-                span?.attributes["sessions.found"] = false
-                return nil
-            }
-            span?.attributes["sessions.found"] = true
-            guard session.deadlines.idleTimeout != nil else { return session }
-            guard policy.needsTouch(session, at: now) else {
-                writer.recordTouch(.skipped)
-                return session
-            }
-            return await recordUse(of: session, at: now, by: policy.clipped(client))
+        // Without a tracer, no closure and no extra async frame on the read path.
+        guard let tracer = tracing.active else { return try await load(token, client: client, span: nil) }
+        return try await tracing.withSpan(tracer, "sessions.load") { span in try await load(token, client: client, span: span) }
+    }
+
+    @inline(__always)
+    private func load(_ token: SessionToken, client: SessionClient?, span: (any Span)?) async throws -> Session? {
+        try checkOpen()
+        let now = policy.now
+        guard let session = try await read({ connection throws(SessionStoreError) in try connection.session(for: token, liveAt: now) }) else {
+            span?.attributes["sessions.found"] = false
+            return nil
         }
+        span?.attributes["sessions.found"] = true
+        guard session.deadlines.idleTimeout != nil else { return session }
+        guard policy.needsTouch(session, at: now) else {
+            writer.recordTouch(.skipped)
+            return session
+        }
+        return await recordUse(of: session, at: now, by: policy.clipped(client))
     }
 
     public func timeToLive(_ token: SessionToken) async throws -> Duration? {

@@ -66,24 +66,29 @@ public final class CachedSessionStore: SessionStore {
     // MARK: Reads
 
     public func load(_ token: SessionToken, client: SessionClient?) async throws -> Session? {
-        try await tracing.withSpan("sessions.load") { span in
-            try checkOpen()
-            housekeeping.runIfDue(cache)
-            let now = policy.now
-            switch cache.lookup(token.hash, now: now, policy: policy) {
-            case .hit(let session, let touchDue):
-                span?.attributes["sessions.cache"] = "hit"
-                if touchDue { persistUse(token, client: client) }
-                return session
-            case .absent:
-                span?.attributes["sessions.cache"] = "absent"
-                return nil
-            case .miss(let epoch):
-                span?.attributes["sessions.cache"] = "miss"
-                let session = try await backing.load(token, client: client)
-                cache.fill(token.hash, with: session, epoch: epoch, now: now)
-                return session
-            }
+        // Without a tracer, no closure and no extra async frame on the hit path.
+        guard let tracer = tracing.activeAsLastSeen else { return try await load(token, client: client, span: nil) }
+        return try await tracing.withSpan(tracer, "sessions.load") { span in try await load(token, client: client, span: span) }
+    }
+
+    @inline(__always)
+    private func load(_ token: SessionToken, client: SessionClient?, span: (any Span)?) async throws -> Session? {
+        try checkOpen()
+        housekeeping.runIfDue(cache)
+        let now = policy.now
+        switch cache.lookup(token.hash, now: now, policy: policy) {
+        case .hit(let session, let touchDue):
+            span?.attributes["sessions.cache"] = "hit"
+            if touchDue { persistUse(token, client: client) }
+            return session
+        case .absent:
+            span?.attributes["sessions.cache"] = "absent"
+            return nil
+        case .miss(let epoch):
+            span?.attributes["sessions.cache"] = "miss"
+            let session = try await backing.load(token, client: client)
+            cache.fill(token.hash, with: session, epoch: epoch, now: now)
+            return session
         }
     }
 

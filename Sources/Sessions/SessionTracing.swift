@@ -8,7 +8,7 @@ import Synchronization
 /// hundred nanoseconds, as much as a cached load), so it is looked up at most once a second
 /// while it is the no-op tracer, and kept for good once it is not: `InstrumentationSystem.bootstrap`
 /// can run only once per process. A tracer bootstrapped after a store opened records that store's
-/// operations within a second. (A tracer bound with `withTracer` for one task is not consulted;
+/// operations within a second of its next operation other than a cache hit. (A tracer bound with `withTracer` for one task is not consulted;
 /// name it in the store's configuration instead.)
 ///
 /// Spans nest under `ServiceContext.current`, which the tracing middlewares of Hummingbird and
@@ -26,12 +26,21 @@ package struct SessionTracing: Sendable {
         self.isConfigured = tracer != nil
         self.configured = tracer.flatMap { $0 is NoOpTracer ? nil : $0 }
         self.store = store
+        if tracer == nil { ProcessTracer.lookUp() }
     }
 
-    /// The tracer that records now, or nil when none does (the fast path).
+    /// The tracer that records now, or nil when none does; looks the process-wide one up again
+    /// when a second has passed (a clock read).
     @inline(__always)
     package var active: (any Tracer)? {
         isConfigured ? configured : ProcessTracer.current()
+    }
+
+    /// ``active`` as last looked up, without reading the clock: one atomic load, for the cache's
+    /// hit path. Any other operation of any store looks up again when due.
+    @inline(__always)
+    package var activeAsLastSeen: (any Tracer)? {
+        isConfigured ? configured : ProcessTracer.lastSeen()
     }
 
     /// Runs `body` in a span named `operation` (child of the current context) when a tracer
@@ -43,13 +52,15 @@ package struct SessionTracing: Sendable {
         _ body: (_ span: (any Span)?) async throws -> T
     ) async rethrows -> T {
         guard let tracer = active else { return try await body(nil) }
-        return try await traced(tracer, operation, kind, body)
+        return try await withSpan(tracer, operation, ofKind: kind, body)
     }
 
-    private func traced<T>(
+    /// Runs `body` in a span of `tracer` (``active``, looked up by the caller): for hot paths
+    /// that take the untraced way without calling a closure.
+    package func withSpan<T>(
         _ tracer: any Tracer,
         _ operation: String,
-        _ kind: SpanKind,
+        ofKind kind: SpanKind = .client,
         _ body: (_ span: (any Span)?) async throws -> T
     ) async rethrows -> T {
         let span = tracer.startSpan(operation, context: ServiceContext.current ?? .topLevel, ofKind: kind)
@@ -78,6 +89,11 @@ package enum ProcessTracer {
     private static let isFound = Atomic<Bool>(false)
     private static let nextLookup = Atomic<Int64>(.min)
     private static let lookupInterval: Int64 = 1_000_000_000
+
+    @inline(__always)
+    static func lastSeen() -> (any Tracer)? {
+        isFound.load(ordering: .acquiring) ? found.withLock { $0 } : nil
+    }
 
     @inline(__always)
     static func current() -> (any Tracer)? {
