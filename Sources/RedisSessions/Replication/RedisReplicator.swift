@@ -235,7 +235,9 @@ public final class RedisReplicator: Service, Sendable {
             return outcome
         }
         let left = await currentStatus().backlog
-        return FlushOutcome(sent: sent, left: left, lastError: left == 0 ? nil : lastError ?? status.lastError)
+        // With nothing failed yet, the attempt under way when time ran out is why.
+        let reason = lastError ?? status.lastError ?? "the deadline (\(deadline)) passed before Redis answered"
+        return FlushOutcome(sent: sent, left: left, lastError: left == 0 ? nil : reason)
     }
 
     /// Applies batches until none is left or the task is cancelled, retrying failures quickly.
@@ -251,7 +253,10 @@ public final class RedisReplicator: Service, Sendable {
                 sent += applied
                 delay = .milliseconds(20)
             } catch {
-                if Task.isCancelled { break }
+                if Task.isCancelled {
+                    lastError = lastError ?? "\(error)"
+                    break
+                }
                 lastError = "\(error)"
                 record(error, quietly: true)
                 do { try await Task.sleep(for: delay) } catch { break }
