@@ -62,12 +62,12 @@ extension SQLiteConnection {
         }
     }
 
-    /// Inserts a new session under its own id.
+    /// Inserts a new session under its own id, its contents written at `clock`.
     ///
     /// - Throws: A storage error; ``isTakenID(_:)`` tells one for an id another process took.
-    func insert(_ row: StoredSessionRow) throws(SessionStoreError) {
+    func insert(_ row: StoredSessionRow, clock: Int64, baseClock: Int64 = 0) throws(SessionStoreError) {
         try with(.insertSessionWithID) { statement throws(SessionStoreError) in
-            SessionRow.bindInsert(row, to: statement)
+            SessionRow.bindInsert(row, clock: clock, baseClock: baseClock, to: statement)
             try statement.run("creating a session")
         }
     }
@@ -85,29 +85,32 @@ extension SQLiteConnection {
         }
     }
 
-    /// Writes every field of an existing session that a save or an expiry change may alter.
-    func update(_ row: StoredSessionRow) throws(SessionStoreError) {
+    /// Writes every field of an existing session that a save or an expiry change may alter; the
+    /// new contents were written at `clock`.
+    func update(_ row: StoredSessionRow, clock: Int64) throws(SessionStoreError) {
         try with(.updateSession) { statement throws(SessionStoreError) in
-            SessionRow.bindUpdate(row, to: statement)
+            SessionRow.bindUpdate(row, clock: clock, to: statement)
             try statement.run("updating a session")
         }
     }
 
-    /// Writes a rotation: the new token hash, the times and the version; the data stays as stored.
-    func updateToken(_ session: Session) throws(SessionStoreError) {
+    /// Writes a rotation, made at `clock`: the new token hash, the times and the version; the
+    /// data stays as stored.
+    func updateToken(_ session: Session, clock: Int64) throws(SessionStoreError) {
         try with(.updateToken) { statement throws(SessionStoreError) in
             statement.bind(session.id, at: 1)
             statement.bind(session.tokenHash, at: 2)
             statement.bind(session.updatedAt.millisecondsSince1970, at: 3)
             statement.bind(session.expiresAt.millisecondsSince1970, at: 4)
             statement.bind(session.version, at: 5)
+            statement.bind(clock, at: 6)
             try statement.run("rotating a session's token")
         }
     }
 
     /// Writes a use together with new limits (``Sessions/SessionStore/touch(_:expiration:client:)``
-    /// with an expiration); the data stays as stored.
-    func updateLimits(_ session: Session) throws(SessionStoreError) {
+    /// with an expiration), made at `clock`; the data stays as stored.
+    func updateLimits(_ session: Session, clock: Int64) throws(SessionStoreError) {
         try with(.updateLimits) { statement throws(SessionStoreError) in
             statement.bind(session.id, at: 1)
             statement.bind(session.lastSeenAt.millisecondsSince1970, at: 2)
@@ -117,6 +120,7 @@ extension SQLiteConnection {
             statement.bind(session.version, at: 6)
             statement.bind(session.lastSeenIP, at: 7)
             statement.bind(session.lastSeenUserAgent, at: 8)
+            statement.bind(clock, at: 9)
             try statement.run("changing a session's expiry")
         }
     }
@@ -148,7 +152,8 @@ extension SQLiteConnection {
         tokenHash: TokenHash,
         userID: String?,
         at now: SessionInstant,
-        origin: Int64
+        origin: Int64,
+        messageID: Int64? = nil
     ) throws(SessionStoreError) {
         try with(.insertChange) { statement throws(SessionStoreError) in
             statement.bind(sessionID, at: 1)
@@ -157,6 +162,7 @@ extension SQLiteConnection {
             statement.bind(kind.rawValue, at: 4)
             statement.bind(now.millisecondsSince1970, at: 5)
             statement.bind(origin, at: 6)
+            statement.bind(messageID, at: 7)
             try statement.run("logging a session change")
         }
     }
@@ -181,7 +187,8 @@ extension SQLiteConnection {
                         userID: statement.optionalString(3),
                         kind: kind,
                         at: SessionInstant(millisecondsSince1970: statement.int64(5)),
-                        origin: statement.optionalInt64(6)
+                        origin: statement.optionalInt64(6),
+                        messageID: statement.optionalInt64(7)
                     )
                 )
             }

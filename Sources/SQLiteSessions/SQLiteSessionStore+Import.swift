@@ -32,7 +32,7 @@ extension SQLiteSessionStore {
     public func importSessions(_ sessions: [Session]) async throws -> [ImportOutcome] {
         try checkOpen()
         for session in sessions { try policy.validateImported(session) }
-        let (policy, origin) = (self.policy, self.origin)
+        let (policy, origin, clock) = (self.policy, self.origin, self.clock)
         return try await writer.write { connection throws(SessionStoreError) in
             let now = policy.now
             var outcomes: [ImportOutcome] = []
@@ -59,11 +59,11 @@ extension SQLiteSessionStore {
                         outcomes.append(.unchanged)
                         continue
                     }
-                    try connection.replaceImported(replacement)
+                    try connection.replaceImported(StoredSessionRow(replacement, codec: connection.codec), clock: clock.next(at: now))
                     try connection.logChange(.updated, sessionID: existing.id, tokenHash: session.tokenHash, userID: session.userID, at: now, origin: origin)
                     outcomes.append(.replaced)
                 } else {
-                    let id = try connection.insertImported(session)
+                    let id = try connection.insertImported(StoredSessionRow(session, codec: connection.codec), clock: clock.next(at: now))
                     try connection.logChange(.created, sessionID: id, tokenHash: session.tokenHash, userID: session.userID, at: now, origin: origin)
                     outcomes.append(.inserted)
                 }
@@ -75,8 +75,9 @@ extension SQLiteSessionStore {
 
 extension SQLiteConnection {
     /// Inserts a session, with its own id when that id is free, and otherwise with the next id of
-    /// those found by hash.
-    func insertImported(_ session: Session) throws(SessionStoreError) -> Int64 {
+    /// those found by hash; its contents written at `clock`, from `baseClock`.
+    func insertImported(_ row: StoredSessionRow, clock: Int64, baseClock: Int64 = 0) throws(SessionStoreError) -> Int64 {
+        let session = row.session
         let taken = try cachedStatement("SELECT 1 FROM sessions WHERE id = ?1")
         taken.bind(session.id, at: 1)
         let isTaken = try taken.step("checking an imported session's id")
@@ -88,22 +89,25 @@ extension SQLiteConnection {
                 throw SessionStoreError(.storageFull, "no id below 2^32 is left for imported sessions")
             }
         }
-        try insert(StoredSessionRow(session, codec: codec).with(id: id, tokenHash: session.tokenHash))
+        try insert(row.with(id: id, tokenHash: session.tokenHash), clock: clock, baseClock: baseClock)
         return id
     }
 
-    /// Overwrites every field of an existing row, creation time and client included.
-    func replaceImported(_ session: Session) throws(SessionStoreError) {
+    /// Overwrites every field of an existing row, creation time and client included; the contents
+    /// written at `clock` (from `baseClock`, or from the row's own clock when nil).
+    func replaceImported(_ row: StoredSessionRow, clock: Int64, baseClock: Int64? = nil) throws(SessionStoreError) {
+        let session = row.session
         let statement = try cachedStatement("""
-            UPDATE sessions SET user_id = ?2, data = ?3, metadata = ?4, created_at = ?5, updated_at = ?6, \
+            UPDATE sessions SET token_hash = ?16, user_id = ?2, data = ?3, metadata = ?4, created_at = ?5, updated_at = ?6, \
             last_seen_at = ?7, idle_timeout_ms = ?8, absolute_expires_at = ?9, expires_at = ?10, version = ?11, \
-            ip = ?12, user_agent = ?13, last_seen_ip = ?14, last_seen_user_agent = ?15 WHERE id = ?1
+            ip = ?12, user_agent = ?13, last_seen_ip = ?14, last_seen_user_agent = ?15, \
+            base_clock = coalesce(?18, clock), clock = ?17 WHERE id = ?1
             """)
         defer { statement.reset() }
         statement.bind(session.id, at: 1)
         statement.bind(session.userID, at: 2)
-        statement.bind(try codec.seal(session.data), at: 3)
-        statement.bind(try SessionRow.encodeMetadata(session.metadata), at: 4)
+        statement.bind(row.storedData, at: 3)
+        statement.bind(row.metadataText, at: 4)
         statement.bind(session.createdAt.millisecondsSince1970, at: 5)
         statement.bind(session.updatedAt.millisecondsSince1970, at: 6)
         statement.bind(session.lastSeenAt.millisecondsSince1970, at: 7)
@@ -115,6 +119,9 @@ extension SQLiteConnection {
         statement.bind(session.userAgent, at: 13)
         statement.bind(session.lastSeenIP, at: 14)
         statement.bind(session.lastSeenUserAgent, at: 15)
+        statement.bind(session.tokenHash, at: 16)
+        statement.bind(clock, at: 17)
+        statement.bind(baseClock, at: 18)
         try statement.run("replacing an imported session")
     }
 }

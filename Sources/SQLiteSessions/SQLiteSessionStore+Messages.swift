@@ -7,8 +7,7 @@ extension SQLiteSessionStore {
         try await tracing.withSpan("sessions.append_message") { span in
             try checkOpen()
             try policy.validate(message)
-            let metadata = try SessionRow.encodeMetadata(message.metadata)
-            let (policy, origin, hash) = (self.policy, self.origin, token.hash)
+            let (policy, origin, hash, clock) = (self.policy, self.origin, token.hash, self.clock)
             return try await writer.write(span: span) { connection throws(SessionStoreError) in
                 let now = policy.now
                 guard let row = try connection.session(for: token, liveAt: now, codec: .passThrough) else {
@@ -19,28 +18,14 @@ extension SQLiteSessionStore {
                     try connection.updateLastSeen(touched)
                     try connection.logChange(.touched, sessionID: row.id, tokenHash: hash, userID: row.userID, at: now, origin: origin)
                 }
-                let insert = try connection.cachedStatement(
-                    "INSERT INTO session_messages (session_id, role, content, metadata, created_at) VALUES (?1, ?2, ?3, ?4, ?5)"
-                )
-                insert.bind(row.id, at: 1)
-                insert.bind(message.role.rawValue, at: 2)
-                if connection.codec.encryption != nil {
-                    insert.bind(try connection.codec.seal(Data(message.content.utf8)), at: 3)
-                } else {
-                    insert.bind(message.content, at: 3)
-                }
-                insert.bind(metadata, at: 4)
-                insert.bind(now.millisecondsSince1970, at: 5)
-                try insert.run("appending a message")
-                let id = connection.lastInsertRowID
-                // Keep the newest N: drop everything up to the (N+1)-th newest.
-                let trim = try connection.cachedStatement("""
-                    DELETE FROM session_messages WHERE session_id = ?1 AND id <= \
-                    (SELECT id FROM session_messages WHERE session_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)
-                    """)
-                trim.bind(row.id, at: 1)
-                trim.bind(policy.maxMessagesPerSession, at: 2)
-                try trim.run("trimming a message log")
+                // A clock reading: unique across hosts, so copies of the log on other hosts merge in order.
+                let id = clock.next(at: now)
+                let content: StoredMessage.Content = connection.codec.encryption != nil
+                    ? .sealed(try connection.codec.seal(Data(message.content.utf8)))
+                    : .text(message.content)
+                let stored = StoredMessage(id: id, role: message.role, content: content, metadata: message.metadata, createdAt: now)
+                _ = try connection.insertMessage(stored, session: row.id, keeping: policy.maxMessagesPerSession)
+                try connection.logChange(.appended, sessionID: row.id, tokenHash: hash, userID: row.userID, at: now, origin: origin, messageID: id)
                 return SessionMessage(id: id, role: message.role, content: message.content, createdAt: now, metadata: message.metadata)
             }
         }
@@ -53,6 +38,19 @@ extension SQLiteSessionStore {
         return try await read { connection throws(SessionStoreError) -> [SessionMessage]? in
             guard let row = try connection.session(for: token, liveAt: now, codec: .passThrough) else { return nil }
             return try Self.messages(ofSession: row.id, last: count, connection)
+        }
+    }
+
+    /// The stored form of the messages with these ids (content sealed when the file's is), for
+    /// copying them to another host; ids that are gone are left out.
+    package func storedMessages(_ ids: [Int64]) async throws -> [Int64: (sessionID: Int64, message: StoredMessage)] {
+        try checkOpen()
+        return try await read { connection throws(SessionStoreError) in
+            var found: [Int64: (sessionID: Int64, message: StoredMessage)] = [:]
+            for id in ids {
+                if let stored = try connection.storedMessage(id: id) { found[id] = stored }
+            }
+            return found
         }
     }
 

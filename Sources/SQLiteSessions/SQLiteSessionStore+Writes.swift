@@ -8,11 +8,11 @@ extension SQLiteSessionStore {
         try await tracing.withSpan("sessions.create") { span in
             try checkOpen()
             let draft = try policy.validated(draft)
-            let (policy, origin, selectors) = (self.policy, self.origin, self.selectors)
+            let (policy, origin, clock, retention) = (self.policy, self.origin, self.clock, sharing.retention)
             // Everything but the statements happens here, off the writer thread: the token, its
             // hash, the row with its data sealed and its metadata encoded.
             let minted = policy.now
-            let token = SessionToken.generate(selector: selectors.next(at: minted))
+            let token = SessionToken.generate(selector: clock.next(at: minted))
             let row = try StoredSessionRow(Session.new(id: token.selector, token: token, draft: draft, policy: policy, now: minted), codec: codec)
             let (issuedToken, session, evicted) = try await writer.write(span: span) { connection throws(SessionStoreError) in
                 let now = policy.now
@@ -27,10 +27,13 @@ extension SQLiteSessionStore {
                     for victim in policy.sessionsToEvict(from: live) {
                         try connection.deleteSession(id: victim.id)
                         try connection.logChange(.evicted, sessionID: victim.id, tokenHash: victim.tokenHash, userID: user, at: now, origin: origin)
+                        if let retention {
+                            try connection.recordTombstone(victim.tokenHash, id: victim.id, until: SharingSettings.tombstoneUntil(victim, deletedAt: now, retention: retention))
+                        }
                         evicted.append(victim.tokenHash)
                     }
                 }
-                let (token, inserted) = try Self.insert(row, token: token, on: connection, selectors: selectors)
+                let (token, inserted) = try Self.insert(row, token: token, on: connection, clock: clock)
                 try connection.logChange(.created, sessionID: token.selector, tokenHash: token.hash, userID: draft.userID, at: now, origin: origin)
                 return (token, inserted.session, evicted)
             }
@@ -39,22 +42,23 @@ extension SQLiteSessionStore {
         }
     }
 
-    /// Inserts a new session under its token's selector; when another process took that id,
-    /// mints a token with a selector after the file's highest id and inserts that instead.
+    /// Inserts a new session under its token's selector, which is also the clock reading of its
+    /// contents; when another process took that id, mints a token with a selector after the
+    /// file's highest id and inserts that instead.
     private static func insert(
         _ row: StoredSessionRow,
         token: SessionToken,
         on connection: SQLiteConnection,
-        selectors: SessionSelectors
+        clock: HybridClock
     ) throws(SessionStoreError) -> (SessionToken, StoredSessionRow) {
         do {
-            try connection.insert(row)
+            try connection.insert(row, clock: token.selector)
             return (token, row)
         } catch where SQLiteConnection.isTakenID(error) {
-            selectors.skip(past: try connection.maxSessionID())
-            let fresh = SessionToken.generate(selector: selectors.next(at: row.session.createdAt))
+            clock.advance(past: try connection.maxSessionID())
+            let fresh = SessionToken.generate(selector: clock.next(at: row.session.createdAt))
             let moved = row.with(id: fresh.selector, tokenHash: fresh.hash)
-            try connection.insert(moved)
+            try connection.insert(moved, clock: fresh.selector)
             return (fresh, moved)
         }
     }
@@ -64,9 +68,10 @@ extension SQLiteSessionStore {
             try checkOpen()
             try policy.validate(session)
             let contents = try StoredSessionRow(session, codec: codec)
-            let (policy, origin) = (self.policy, self.origin)
+            let (policy, origin, clock) = (self.policy, self.origin, self.clock)
             return try await writer.write(span: span) { connection throws(SessionStoreError) in
-                try Self.save(contents, expectedVersion: expectedVersion, on: connection, now: policy.now, origin: origin)
+                let now = policy.now
+                return try Self.save(contents, expectedVersion: expectedVersion, on: connection, now: now, clock: clock.next(at: now), origin: origin)
             }
         }
     }
@@ -77,14 +82,14 @@ extension SQLiteSessionStore {
             for session in sessions { try policy.validate(session) }
             let codec = self.codec
             let rows = try sessions.map { session throws(SessionStoreError) in try StoredSessionRow(session, codec: codec) }
-            let (policy, origin) = (self.policy, self.origin)
+            let (policy, origin, clock) = (self.policy, self.origin, self.clock)
             return try await writer.write(span: span) { connection throws(SessionStoreError) in
                 let now = policy.now
                 var saved: [Session?] = []
                 saved.reserveCapacity(rows.count)
                 for row in rows {
                     do throws(SessionStoreError) {
-                        saved.append(try Self.save(row, expectedVersion: nil, on: connection, now: now, origin: origin))
+                        saved.append(try Self.save(row, expectedVersion: nil, on: connection, now: now, clock: clock.next(at: now), origin: origin))
                     } catch where error.code == .notFound {
                         saved.append(nil)
                     }
@@ -100,6 +105,7 @@ extension SQLiteSessionStore {
         expectedVersion: Int64?,
         on connection: SQLiteConnection,
         now: SessionInstant,
+        clock: Int64,
         origin: Int64
     ) throws(SessionStoreError) -> Session {
         let session = changes.session
@@ -108,7 +114,7 @@ extension SQLiteSessionStore {
             throw .sessionGone(session.tokenHash)
         }
         let saved = try row.saving(session, expectedVersion: expectedVersion, at: now)
-        try connection.update(changes.replacingSession(with: saved))
+        try connection.update(changes.replacingSession(with: saved), clock: clock)
         try connection.logChange(.updated, sessionID: saved.id, tokenHash: saved.tokenHash, userID: saved.userID, at: now, origin: origin)
         return saved
     }
@@ -116,7 +122,7 @@ extension SQLiteSessionStore {
     public func touch(_ token: SessionToken, expiration: ExpirationPolicy?, client: SessionClient?) async throws -> Session? {
         try checkOpen()
         try expiration?.validate()
-        let (policy, origin, hash) = (self.policy, self.origin, token.hash)
+        let (policy, origin, hash, clock) = (self.policy, self.origin, token.hash, self.clock)
         let client = policy.clipped(client)
         return try await writer.write { connection throws(SessionStoreError) in
             let now = policy.now
@@ -125,7 +131,7 @@ extension SQLiteSessionStore {
             if expiration == nil {
                 try connection.updateLastSeen(touched)
             } else {
-                try connection.updateLimits(touched)
+                try connection.updateLimits(touched, clock: clock.next(at: now))
             }
             try connection.logChange(
                 expiration == nil ? .touched : .updated,
@@ -199,13 +205,16 @@ extension SQLiteSessionStore {
     private func delete(finding find: @escaping @Sendable (SQLiteConnection) throws(SessionStoreError) -> [Session]) async throws -> Int {
         try await tracing.withSpan("sessions.delete") { span in
             try checkOpen()
-            let (policy, origin) = (self.policy, self.origin)
+            let (policy, origin, retention) = (self.policy, self.origin, sharing.retention)
             return try await writer.write(span: span) { connection throws(SessionStoreError) in
                 let now = policy.now
                 var deleted = 0
                 for row in try find(connection) {
                     try connection.deleteSession(id: row.id)
                     try connection.logChange(.deleted, sessionID: row.id, tokenHash: row.tokenHash, userID: row.userID, at: now, origin: origin)
+                    if let retention {
+                        try connection.recordTombstone(row.tokenHash, id: row.id, until: SharingSettings.tombstoneUntil(row, deletedAt: now, retention: retention))
+                    }
                     if !row.isExpired(at: now) { deleted += 1 }
                 }
                 return deleted
@@ -219,7 +228,7 @@ extension SQLiteSessionStore {
             if let changes { try policy.validate(changes) }
             let codec = self.codec
             let contents = try changes.map { changes throws(SessionStoreError) in try StoredSessionRow(changes, codec: codec) }
-            let (policy, origin, hash) = (self.policy, self.origin, token.hash)
+            let (policy, origin, hash, clock, retention) = (self.policy, self.origin, token.hash, self.clock, sharing.retention)
             return try await writer.write(span: span) { connection throws(SessionStoreError) -> IssuedSession? in
                 let now = policy.now
                 // Read as stored: without changes the data stays as it is, and is opened once, for the caller.
@@ -229,13 +238,17 @@ extension SQLiteSessionStore {
                 let newToken = row.id == token.selector ? token.withNewSecret() : SessionToken.generate(selector: row.id)
                 let rotated = try row.rotating(to: newToken, saving: changes, expectedVersion: expectedVersion, at: now)
                 var returned = rotated
+                let reading = clock.next(at: now)
                 if let contents {
-                    try connection.update(contents.replacingSession(with: rotated))
+                    try connection.update(contents.replacingSession(with: rotated), clock: reading)
                 } else {
-                    try connection.updateToken(rotated)
+                    try connection.updateToken(rotated, clock: reading)
                     returned.data = try codec.open(rotated.data)
                 }
                 try connection.logChange(.rotatedOut, sessionID: row.id, tokenHash: hash, userID: row.userID, at: now, origin: origin)
+                if let retention {
+                    try connection.recordTombstone(hash, id: row.id, until: SharingSettings.tombstoneUntil(row, deletedAt: now, retention: retention))
+                }
                 try connection.logChange(.rotated, sessionID: row.id, tokenHash: newToken.hash, userID: rotated.userID, at: now, origin: origin)
                 return IssuedSession(token: newToken, session: returned)
             }
@@ -246,7 +259,7 @@ extension SQLiteSessionStore {
         try await tracing.withSpan("sessions.revoke") { span in
             try checkOpen()
             try policy.validate(userID: userID)
-            let (policy, origin) = (self.policy, self.origin)
+            let (policy, origin, retention) = (self.policy, self.origin, sharing.retention)
             return try await writer.write(span: span) { connection throws(SessionStoreError) in
                 let now = policy.now
                 // Found through the user's index: a hash alone has no index for new sessions.
@@ -258,6 +271,9 @@ extension SQLiteSessionStore {
                 guard let row else { return false }
                 try connection.deleteSession(id: row.id)
                 try connection.logChange(.revoked, sessionID: row.id, tokenHash: hash, userID: userID, at: now, origin: origin)
+                if let retention {
+                    try connection.recordTombstone(hash, id: row.id, until: SharingSettings.tombstoneUntil(row, deletedAt: now, retention: retention))
+                }
                 return !row.isExpired(at: now)
             }
         }
@@ -267,22 +283,33 @@ extension SQLiteSessionStore {
         try await tracing.withSpan("sessions.delete_user_sessions") { span in
             try checkOpen()
             try policy.validate(userID: userID)
-            let (policy, origin) = (self.policy, self.origin)
+            let (policy, origin, retention) = (self.policy, self.origin, sharing.retention)
             return try await writer.write(span: span) { connection throws(SessionStoreError) in
                 let now = policy.now
                 let removed = try connection.with(.deleteUserSessions) { statement throws(SessionStoreError) in
                     statement.bind(userID, at: 1)
-                    var removed: [(id: Int64, hash: TokenHash, live: Bool)] = []
+                    var removed: [(id: Int64, hash: TokenHash, expiresAt: Int64, absolute: Int64?)] = []
                     while try statement.step("revoking a user's sessions") {
                         guard let hash = statement.tokenHash(1) else { continue }
-                        removed.append((statement.int64(0), hash, statement.int64(2) > now.millisecondsSince1970))
+                        removed.append((statement.int64(0), hash, statement.int64(2), statement.optionalInt64(3)))
                     }
                     return removed
                 }
                 for row in removed {
                     try connection.logChange(.revoked, sessionID: row.id, tokenHash: row.hash, userID: userID, at: now, origin: origin)
                 }
-                return removed.count { $0.live }
+                if let retention {
+                    // The point moves every host's copies of this user's older sessions out too,
+                    // including ones this host has not seen yet.
+                    try connection.recordRevocation(ofUser: userID, before: now, until: now + retention)
+                    try connection.logChange(.userRevoked, sessionID: nil, tokenHash: .none, userID: userID, at: now, origin: origin)
+                    for row in removed {
+                        let until = row.absolute.map { SessionInstant(millisecondsSince1970: $0) }
+                            ?? SessionInstant(millisecondsSince1970: max(row.expiresAt, now.millisecondsSince1970)) + retention
+                        try connection.recordTombstone(row.hash, id: row.id, until: max(until, now))
+                    }
+                }
+                return removed.count { $0.expiresAt > now.millisecondsSince1970 }
             }
         }
     }
@@ -372,6 +399,7 @@ extension SQLiteSessionStore {
                 if clock.now - started >= Self.longestPurgeChunk { break }
             }
             try connection.trimChangeLog(before: now - retention, limit: max(purged, Self.purgeStepSize))
+            try connection.forgetExpiredTombstones(at: now, limit: Self.purgeStepSize)
             writer.metrics.changeLogEntries.record(try connection.changeLogLength())
             return (purged, exhausted, steppedAside)
         }

@@ -29,13 +29,18 @@ public final class SQLiteSessionStore: SessionStore {
     public let configuration: Configuration
     /// This instance's mark in `session_changes.origin`, so it can tell its own changes from other processes'.
     public let origin: Int64
+    /// The mark of changes this instance applied on behalf of other hosts
+    /// (``applyShared(_:origin:position:)``), which its replicator must not send back.
+    package let sharedOrigin: Int64
 
     let writer: GroupCommitWriter
     let readers: ReaderPool
     /// How data is sealed before it is handed to the writer, and opened after it is read.
     let codec: StoredDataCodec
-    /// The selectors of the sessions this instance creates.
-    let selectors = SessionSelectors()
+    /// Hands out selectors, message ids and the clock readings of content writes.
+    package let clock = HybridClock()
+    /// Whether, and for how long, deletions are remembered for other hosts (see ``SharingSettings``).
+    package let sharing = SharingSettings()
     /// Spans for this store's operations.
     let tracing: SessionTracing
     private let closed = Atomic<Bool>(false)
@@ -65,7 +70,9 @@ public final class SQLiteSessionStore: SessionStore {
         self.path = path
         self.policy = policy
         self.configuration = configuration
-        self.origin = Int64.random(in: 1...Int64.max)
+        let origin = Int64.random(in: 1...Int64.max)
+        self.origin = origin
+        self.sharedOrigin = origin == Int64.max ? 1 : origin + 1
         self.tracing = SessionTracing(configuration.tracer, store: "sqlite")
         let codec = StoredDataCodec(encryption: policy.encryption, keepsSealedData: configuration.keepsSealedData)
         self.codec = codec
@@ -96,9 +103,14 @@ public final class SQLiteSessionStore: SessionStore {
             return connection
         }
         do {
-            try readers.read { connection throws(SessionStoreError) in
-                _ = try connection.integer("SELECT count(*) FROM sqlite_schema", "reading the schema")
+            let highest = try readers.read { connection throws(SessionStoreError) in
+                // Primary-key ends of two tables: new selectors and message ids come after them.
+                try connection.integer(
+                    "SELECT max((SELECT coalesce(max(id), 0) FROM sessions), (SELECT coalesce(max(id), 0) FROM session_messages))",
+                    "reading the highest ids"
+                ) ?? 0
             }
+            clock.advance(past: highest)
         } catch {
             writer.shutdown()
             throw error

@@ -46,7 +46,11 @@ enum SessionRow {
     }
 
     /// Binds a new session to ``SessionSQL/insertSessionWithID``.
-    static func bindInsert(_ row: StoredSessionRow, to statement: SQLiteStatement) {
+    ///
+    /// - Parameters:
+    ///   - clock: The ``HybridClock`` reading of the write that made these contents.
+    ///   - baseClock: The reading of the contents they were made from (0 for a new session).
+    static func bindInsert(_ row: StoredSessionRow, clock: Int64, baseClock: Int64 = 0, to statement: SQLiteStatement) {
         let session = row.session
         statement.bind(session.tokenHash, at: 1)
         statement.bind(session.userID, at: 2)
@@ -64,10 +68,12 @@ enum SessionRow {
         statement.bind(session.lastSeenIP, at: 14)
         statement.bind(session.lastSeenUserAgent, at: 15)
         statement.bind(session.id, at: 16)
+        statement.bind(clock, at: 17)
+        statement.bind(baseClock, at: 18)
     }
 
-    /// Binds a changed session to ``SessionSQL/updateSession``.
-    static func bindUpdate(_ row: StoredSessionRow, to statement: SQLiteStatement) {
+    /// Binds a changed session to ``SessionSQL/updateSession``, its contents written at `clock`.
+    static func bindUpdate(_ row: StoredSessionRow, clock: Int64, to statement: SQLiteStatement) {
         let session = row.session
         statement.bind(session.id, at: 1)
         statement.bind(session.tokenHash, at: 2)
@@ -82,6 +88,7 @@ enum SessionRow {
         statement.bind(session.version, at: 11)
         statement.bind(session.lastSeenIP, at: 12)
         statement.bind(session.lastSeenUserAgent, at: 13)
+        statement.bind(clock, at: 14)
     }
 
     /// Metadata is stored as a JSON object with sorted keys, or NULL when empty, so it reads
@@ -119,6 +126,14 @@ struct StoredSessionRow: Sendable {
     init(_ session: Session, codec: StoredDataCodec) throws(SessionStoreError) {
         self.session = session
         self.storedData = try codec.seal(session.data)
+        self.metadataText = try SessionRow.encodeMetadata(session.metadata)
+    }
+
+    /// A session whose data is already in its stored form (sealed when the file's is): a copy
+    /// from another host or from Redis, which is stored exactly as it came.
+    init(asStored session: Session) throws(SessionStoreError) {
+        self.session = session
+        self.storedData = session.data
         self.metadataText = try SessionRow.encodeMetadata(session.metadata)
     }
 

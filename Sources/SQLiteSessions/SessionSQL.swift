@@ -45,6 +45,14 @@ enum SessionSQL: Int, CaseIterable {
     /// unknown): found by hash through `sessions_legacy_token_idx`. Every selector is above it.
     static let legacyIDLimit: Int64 = 1 << 32
 
+    /// The assignments that stamp a content write: `clock` becomes the writer's ``HybridClock``
+    /// reading (parameter `?n`) or, should the wall clock have stepped back since the row was last
+    /// written, the smallest reading after the row's with the writer's host bits, so a host's
+    /// later write never loses to its earlier one; `base_clock` keeps the reading it started from.
+    static func stampingClock(_ n: Int) -> String {
+        "base_clock = clock, clock = max(?\(n), (((clock >> 10) + 1) << 10) | (?\(n) & 1023))"
+    }
+
     /// The columns ``SessionRow`` reads, in order.
     static let sessionColumns = """
         id, token_hash, user_id, data, metadata, created_at, updated_at, last_seen_at, \
@@ -81,21 +89,24 @@ enum SessionSQL: Int, CaseIterable {
         case .insertSessionWithID:
             return """
                 INSERT INTO sessions (token_hash, user_id, data, metadata, created_at, updated_at, last_seen_at, \
-                idle_timeout_ms, absolute_expires_at, expires_at, version, ip, user_agent, last_seen_ip, last_seen_user_agent, id) \
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                idle_timeout_ms, absolute_expires_at, expires_at, version, ip, user_agent, last_seen_ip, last_seen_user_agent, id, \
+                clock, base_clock) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
                 """
         case .updateSession:
             return """
                 UPDATE sessions SET token_hash = ?2, user_id = ?3, data = ?4, metadata = ?5, updated_at = ?6, \
                 last_seen_at = ?7, idle_timeout_ms = ?8, absolute_expires_at = ?9, expires_at = ?10, version = ?11, \
-                last_seen_ip = ?12, last_seen_user_agent = ?13 WHERE id = ?1
+                last_seen_ip = ?12, last_seen_user_agent = ?13, \(Self.stampingClock(14)) WHERE id = ?1
                 """
         case .updateToken:
-            return "UPDATE sessions SET token_hash = ?2, updated_at = ?3, last_seen_at = ?3, expires_at = ?4, version = ?5 WHERE id = ?1"
+            return """
+                UPDATE sessions SET token_hash = ?2, updated_at = ?3, last_seen_at = ?3, expires_at = ?4, version = ?5, \
+                \(Self.stampingClock(6)) WHERE id = ?1
+                """
         case .updateLimits:
             return """
                 UPDATE sessions SET last_seen_at = ?2, idle_timeout_ms = ?3, absolute_expires_at = ?4, expires_at = ?5, \
-                version = ?6, last_seen_ip = ?7, last_seen_user_agent = ?8 WHERE id = ?1
+                version = ?6, last_seen_ip = ?7, last_seen_user_agent = ?8, \(Self.stampingClock(9)) WHERE id = ?1
                 """
         case .touchSession:
             return """
@@ -107,7 +118,7 @@ enum SessionSQL: Int, CaseIterable {
         case .selectUserSessions:
             return "SELECT \(columns) FROM sessions WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at, id"
         case .deleteUserSessions:
-            return "DELETE FROM sessions WHERE user_id = ?1 RETURNING id, token_hash, expires_at"
+            return "DELETE FROM sessions WHERE user_id = ?1 RETURNING id, token_hash, expires_at, absolute_expires_at"
         case .listAll:
             return "SELECT \(columns) FROM sessions WHERE id > ?1 AND (?2 OR expires_at > ?3) ORDER BY id LIMIT ?4"
         case .listByUser:
@@ -141,12 +152,12 @@ enum SessionSQL: Int, CaseIterable {
 
         case .insertChange:
             return """
-                INSERT INTO session_changes (session_id, token_hash, user_id, kind, at, origin) \
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                INSERT INTO session_changes (session_id, token_hash, user_id, kind, at, origin, message_id) \
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                 """
         case .selectChanges:
             return """
-                SELECT seq, session_id, token_hash, user_id, kind, at, origin FROM session_changes \
+                SELECT seq, session_id, token_hash, user_id, kind, at, origin, message_id FROM session_changes \
                 WHERE seq > ?1 ORDER BY seq LIMIT ?2
                 """
         case .lastChangeSequence:

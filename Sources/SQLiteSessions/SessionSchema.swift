@@ -15,7 +15,7 @@ struct SchemaMigration: Sendable {
 /// The schema this library reads and writes, as the list of migrations that build it.
 enum SessionSchema {
     /// Every migration, in order. Versions are consecutive from 1.
-    static let migrations: [SchemaMigration] = [version1, version2, version3]
+    static let migrations: [SchemaMigration] = [version1, version2, version3, version4]
 
     /// The version a database has once every migration has run.
     static var latestVersion: Int32 { migrations.last?.version ?? 0 }

@@ -14,6 +14,8 @@ final class CacheHousekeeping: Sendable {
     /// process writes it, through the cache).
     private let reader: Mutex<(any SessionChangeReader)?>
     private let lastRound = Atomic<Int64>(0)
+    /// A store's hint said the change log has news: the next load does a round, due or not.
+    private let hinted = Atomic<Bool>(false)
     private let interval: Int64
     private let ownOrigin: Int64?
     private let metrics: CacheMetrics
@@ -40,13 +42,21 @@ final class CacheHousekeeping: Sendable {
     @inline(__always)
     func runIfDue(_ cache: SessionCache) {
         let now = CoarseMonotonicClock.nanoseconds()
-        guard now - lastRound.load(ordering: .relaxed) >= interval else { return }
+        guard now - lastRound.load(ordering: .relaxed) >= interval || hinted.load(ordering: .relaxed) else { return }
         run(cache, startedAt: now)
+    }
+
+    /// Does a round now, and makes sure one starts after this call even if another caller's
+    /// round is under way (it may have read the log before the news).
+    func runHinted(_ cache: SessionCache) {
+        hinted.store(true, ordering: .releasing)
+        run(cache)
     }
 
     /// Does a round now, unless another caller is doing one.
     func run(_ cache: SessionCache, startedAt: Int64 = CoarseMonotonicClock.nanoseconds()) {
         let ran = reader.withLockIfAvailable { reader -> Bool in
+            hinted.store(false, ordering: .relaxed)
             if let reader { synchronize(cache, with: reader) }
             lastRound.store(startedAt, ordering: .relaxed)
             return true
@@ -63,7 +73,14 @@ final class CacheHousekeeping: Sendable {
             }
             var applied = false
             for change in batch.changes where change.origin != ownOrigin {
-                cache.remove(change.tokenHash, gone: change.removesToken)
+                switch change.kind {
+                // Messages are not cached; a revocation point arrives with a `revoked` change
+                // for each session it ended (sessions made after it must stay).
+                case .appended, .userRevoked:
+                    continue
+                default:
+                    cache.remove(change.tokenHash, gone: change.removesToken)
+                }
                 applied = true
             }
             if applied { cache.recordCoherenceUpdate() }

@@ -51,13 +51,25 @@ public final class CachedSessionStore: SessionStore {
             shards: configuration.shards
         )
         let feed = backing as? any SessionChangeFeed
-        self.housekeeping = CacheHousekeeping(
+        let housekeeping = CacheHousekeeping(
             reader: try feed?.makeChangeReader(),
             ownOrigin: feed?.changeOrigin,
             interval: configuration.coherenceInterval,
             metrics: CacheMetrics(prefix: configuration.metricsPrefix, factory: configuration.metricsFactory),
             logger: configuration.logger
         )
+        self.housekeeping = housekeeping
+        if let notifying = backing as? any SessionChangeNotifying {
+            // Weak: the store outlives a cache that was dropped, and must not keep it alive.
+            notifying.addChangeListener { [weak cache, weak housekeeping] hint in
+                guard let cache, let housekeeping else { return }
+                switch hint {
+                case .revoked(let hash): cache.remove(hash, gone: true)
+                case .changed: housekeeping.runHinted(cache)
+                case .reset: cache.removeAll()
+                }
+            }
+        }
     }
 
     /// The backing store's rules, read once: the cache applies exactly what the store applies.

@@ -16,7 +16,8 @@ struct InMemoryChangeLog {
         _ session: Session,
         tokenHash: TokenHash? = nil,
         at now: SessionInstant,
-        origin: Int64
+        origin: Int64,
+        messageID: Int64? = nil
     ) {
         lastSequence += 1
         let change = SessionChange(
@@ -26,7 +27,8 @@ struct InMemoryChangeLog {
             userID: session.userID,
             kind: kind,
             at: now,
-            origin: origin
+            origin: origin,
+            messageID: messageID
         )
         if ring.count < capacity {
             ring.append(change)

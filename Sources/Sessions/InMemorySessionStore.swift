@@ -390,6 +390,7 @@ public final class InMemorySessionStore: SessionChangeFeed {
             let stored = SessionMessage(id: state.nextMessageID, role: message.role, content: message.content, createdAt: now, metadata: message.metadata)
             state.nextMessageID += 1
             state.messages[row.id, default: []].append(stored)
+            state.changes.append(.appended, row, at: now, origin: changeOrigin, messageID: stored.id)
             let overflow = state.messages[row.id]!.count - policy.maxMessagesPerSession
             if overflow > 0 { state.messages[row.id]!.removeFirst(overflow) }
             state.writes.operations += 1

@@ -23,6 +23,13 @@ public struct SessionChange: Sendable, Hashable {
         case expired
         /// The session was removed to make room: the per-user session limit, or a full store.
         case evicted
+        /// A message was appended to the session's log; ``SessionChange/messageID`` names it.
+        case appended
+        /// Every session of ``SessionChange/userID`` created before ``SessionChange/at`` was
+        /// revoked ("log out everywhere"), including sessions on other hosts this store has not
+        /// seen yet. ``SessionChange/tokenHash`` is ``TokenHash/none``; each session deleted here
+        /// has a ``revoked`` change of its own.
+        case userRevoked = "user_revoked"
     }
 
     /// Position in the log; strictly increasing.
@@ -40,6 +47,8 @@ public struct SessionChange: Sendable, Hashable {
     /// The store instance that made the change; nil when it was made outside the library (a
     /// trigger logged a raw `sqlite3` statement).
     public var origin: Int64?
+    /// For ``Kind/appended``: the message's id.
+    public var messageID: Int64?
 
     public init(
         sequence: Int64,
@@ -48,7 +57,8 @@ public struct SessionChange: Sendable, Hashable {
         userID: String?,
         kind: Kind,
         at: SessionInstant,
-        origin: Int64?
+        origin: Int64?,
+        messageID: Int64? = nil
     ) {
         self.sequence = sequence
         self.sessionID = sessionID
@@ -57,13 +67,14 @@ public struct SessionChange: Sendable, Hashable {
         self.kind = kind
         self.at = at
         self.origin = origin
+        self.messageID = messageID
     }
 
     /// Whether the session behind ``tokenHash`` is gone after this change.
     public var removesToken: Bool {
         switch kind {
         case .rotatedOut, .deleted, .revoked, .expired, .evicted: true
-        case .created, .updated, .touched, .rotated: false
+        case .created, .updated, .touched, .rotated, .appended, .userRevoked: false
         }
     }
 }

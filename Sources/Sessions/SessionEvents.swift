@@ -24,6 +24,8 @@ public struct SessionEvent: Sendable, Hashable {
         /// A new session pushed it out: one of the same user's (``SessionPolicy/maxSessionsPerUser``),
         /// or any, in a store that was full (``InMemorySessionStore/maxSessions``).
         case evicted
+        /// A message was appended to its log; ``SessionEvent/messageID`` names it.
+        case appended
     }
 
     /// What happened.
@@ -46,6 +48,8 @@ public struct SessionEvent: Sendable, Hashable {
     /// How many events the stream dropped just before this one because its consumer fell
     /// behind (the buffer was full). 0 normally.
     public var droppedBefore: Int
+    /// For ``Kind/appended``: the message's id.
+    public var messageID: Int64?
 
     public init(
         kind: Kind,
@@ -56,7 +60,8 @@ public struct SessionEvent: Sendable, Hashable {
         at: SessionInstant,
         sequence: Int64,
         origin: Int64?,
-        droppedBefore: Int = 0
+        droppedBefore: Int = 0,
+        messageID: Int64? = nil
     ) {
         self.kind = kind
         self.sessionID = sessionID
@@ -67,6 +72,7 @@ public struct SessionEvent: Sendable, Hashable {
         self.sequence = sequence
         self.origin = origin
         self.droppedBefore = droppedBefore
+        self.messageID = messageID
     }
 }
 
@@ -192,6 +198,9 @@ struct SessionEventAssembler {
             case .revoked: events.append(Self.event(.revoked, change))
             case .expired: events.append(Self.event(.expired, change))
             case .evicted: events.append(Self.event(.evicted, change))
+            case .appended: events.append(Self.event(.appended, change))
+            // Each session it removed here has a `revoked` change of its own.
+            case .userRevoked: break
             }
         }
         return events
@@ -206,7 +215,8 @@ struct SessionEventAssembler {
             userID: change.userID,
             at: change.at,
             sequence: change.sequence,
-            origin: change.origin
+            origin: change.origin,
+            messageID: change.messageID
         )
     }
 }

@@ -11,7 +11,9 @@ import Foundation
 ///
 /// Data that is valid UTF-8 (JSON, usually) is stored as a string; other bytes as base64 with
 /// `"data_encoding":"base64"`. Times are Unix milliseconds, as in SQLite. A record written by a
-/// replicator names itself in `"source"`.
+/// replicator names itself in `"source"`, and carries the clock readings that order the
+/// session's versions between hosts (`"clock"`, `"base_clock"`: 19 digits, so that text order
+/// is number order, also for a Lua script).
 ///
 /// Field names are snake_case, like the SQLite columns; fields that are nil are left out.
 public struct SessionRecord: Codable, Sendable, Hashable {
@@ -33,6 +35,16 @@ public struct SessionRecord: Codable, Sendable, Hashable {
     public var last_seen_ip: String?
     public var last_seen_user_agent: String?
     public var source: String?
+    /// The hybrid clock reading of the write that made these contents, as 19 decimal digits.
+    public var clock: String?
+    /// The reading of the contents that write started from, as 19 decimal digits.
+    public var base_clock: String?
+
+    /// A clock reading as the records write it: 19 digits, zero-padded.
+    public static func clockText(_ reading: Int64) -> String {
+        let digits = String(max(0, reading))
+        return String(repeating: "0", count: max(0, 19 - digits.count)) + digits
+    }
 
     /// The record of `session`; `source` names the replicator that writes it, if any.
     public init(_ session: Session, source: String? = nil) {

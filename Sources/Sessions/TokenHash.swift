@@ -17,6 +17,10 @@ public struct TokenHash: Sendable, Hashable, Comparable, CustomStringConvertible
     /// The number of bytes in a digest.
     public static let byteCount = 32
 
+    /// 32 zero bytes: no token's digest in practice; the ``SessionChange/tokenHash`` of a change
+    /// that concerns a user rather than one session.
+    public static let none = TokenHash(w0: 0, w1: 0, w2: 0, w3: 0)
+
     @usableFromInline
     init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
         (self.w0, self.w1, self.w2, self.w3) = (w0, w1, w2, w3)

@@ -39,13 +39,17 @@ struct SchemaTests {
         let objects = try sqlite3(path, "SELECT type || ' ' || name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY 1;")
         #expect(objects.standardOutput == """
             index session_messages_session_idx
+            index session_tombstones_until_idx
             index sessions_expires_at_idx
             index sessions_legacy_token_idx
             index sessions_user_idx
             table replication_cursors
             table session_changes
             table session_messages
+            table session_tombstones
             table sessions
+            table stream_cursors
+            table user_revocations
             trigger sessions_delete_messages
             trigger sessions_log_delete
             trigger sessions_log_insert
@@ -55,6 +59,8 @@ struct SchemaTests {
             view recent_changes
             view recent_messages
             view sessions_by_user
+            view sync_position
+            view tombstones
 
             """)
     }
@@ -99,6 +105,10 @@ struct SchemaTests {
         try await store.close()
         // Take the file back to what version 1 created.
         let downgrade = try sqlite3(path, """
+            DROP VIEW tombstones; DROP VIEW sync_position;
+            DROP TABLE session_tombstones; DROP TABLE user_revocations; DROP TABLE stream_cursors;
+            ALTER TABLE session_changes DROP COLUMN message_id;
+            ALTER TABLE sessions DROP COLUMN clock; ALTER TABLE sessions DROP COLUMN base_clock;
             DROP VIEW recent_messages; DROP TRIGGER sessions_delete_messages; DROP TABLE session_messages;
             PRAGMA user_version = 1;
             """)
@@ -163,7 +173,7 @@ struct SchemaTests {
 
         let clock = ManualSessionClock(now)
         let store = try SQLiteSessionStore(path: path, policy: SessionPolicy(clock: clock))
-        #expect(try await store.databaseInfo().schemaVersion == 3)
+        #expect(try await store.databaseInfo().schemaVersion == Int(SessionSchema.latestVersion))
         for (token, data, user) in live {
             let session = try #require(try await store.load(token), "an old token lost its session")
             #expect(session.data == Data(data.utf8))

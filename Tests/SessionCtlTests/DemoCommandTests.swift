@@ -23,7 +23,7 @@ struct DemoCommandTests {
         #expect(stats.status == 0, "\(stats.standardError)")
         let report = try JSONSerialization.jsonObject(with: Data(stats.standardOutput.utf8)) as? [String: Any]
         #expect(report?["active"] as? Int == active)
-        #expect((report?["database"] as? [String: Any])?["schemaVersion"] as? Int == 3)
+        #expect((report?["database"] as? [String: Any])?["schemaVersion"] as? Int == 4)
         #expect(try run(sessionctl, ["stats", "--db", path]).standardOutput.contains("active"))
     }
 

@@ -297,11 +297,11 @@ struct SessionCtlCommandTests {
         defer { fixture.remove() }
         let migrate = try fixture.ctl(["migrate"])
         #expect(migrate.status == 1, "already at the latest schema: nothing done")
-        #expect(migrate.standardOutput.contains("schema version 3"))
+        #expect(migrate.standardOutput.contains("schema version 4"))
         let fresh = fixture.directory.appendingPathComponent("fresh.sqlite").path
         let created = try run(product("sessionctl"), ["migrate", "--db", fresh, "--json"])
         #expect(created.status == 0)
-        #expect((try JSONSerialization.jsonObject(with: Data(created.standardOutput.utf8)) as? [String: Any])?["after"] as? Int == 3)
+        #expect((try JSONSerialization.jsonObject(with: Data(created.standardOutput.utf8)) as? [String: Any])?["after"] as? Int == 4)
         let checkpoint = try fixture.json(["checkpoint"])
         #expect(checkpoint["walBytesAfter"] as? Int == 0)
         let vacuum = try fixture.json(["vacuum"])

@@ -44,8 +44,9 @@ struct BoundedMemoryStoreTests {
         for session in issued { #expect(try await store.load(session.token) == nil) }
         for session in flood.suffix(100) { #expect(try await store.exists(session.token)) }
 
-        // 100 creations, 10 saves (uses within the touch interval log nothing), 1,000 creations and 1,000 evictions.
-        let events = try await SessionEventTests.take(100 + 10 + 2000, from: stream)
+        // 100 creations, 10 saves, 10 messages (uses within the touch interval log nothing),
+        // 1,000 creations and 1,000 evictions.
+        let events = try await SessionEventTests.take(100 + 10 + 10 + 2000, from: stream)
         let evicted = events.filter { $0.kind == .evicted }
         #expect(evicted.map(\.tokenHash) == expectedOrder, "each one is an evicted event")
         try await store.close()

@@ -1,0 +1,67 @@
+extension SessionSchema {
+    /// Schema version 4, byte for byte the text of `schema/004_several_hosts.sql` (a test
+    /// compares them). It only adds columns and tables, so it runs with foreign keys on.
+    static let version4 = SchemaMigration(
+        version: 4,
+        fileName: "004_several_hosts.sql",
+        sql: #"""
+-- Schema version 4: what hosts that share sessions through Redis need to agree.
+--
+-- clock is the hybrid logical clock reading (milliseconds << 20 | counter << 10 | host tag) of
+-- the last write of a session's contents (created, saved, rotated, expiry changed); base_clock is
+-- the reading that write started from. Hosts compare clocks to settle concurrent writes made
+-- while they could not reach each other: the higher clock wins, on every host and in Redis.
+-- Sessions from before this version have clock 0, older than any write.
+--
+-- session_tombstones remembers tokens that must never work again (deleted, revoked, rotated
+-- away, evicted) until the session could no longer have been alive anyway, so a late copy of
+-- one, from another host or from Redis, is refused. user_revocations holds each user's "log out
+-- everywhere" point: a session of that user created before it is refused. Both are written only
+-- while the store shares its sessions with other hosts.
+--
+-- stream_cursors holds how far this host has applied the shared change stream in Redis.
+-- session_changes.message_id names the message of an 'appended' change.
+
+ALTER TABLE sessions ADD COLUMN clock INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN base_clock INTEGER NOT NULL DEFAULT 0;
+
+ALTER TABLE session_changes ADD COLUMN message_id INTEGER;
+
+CREATE TABLE session_tombstones (
+    token_hash BLOB    PRIMARY KEY CHECK (length(token_hash) = 32),
+    session_id INTEGER,
+    until      INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX session_tombstones_until_idx ON session_tombstones (until);
+
+CREATE TABLE user_revocations (
+    user_id        TEXT    PRIMARY KEY,
+    revoked_before INTEGER NOT NULL,
+    until          INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE stream_cursors (
+    name       TEXT    PRIMARY KEY,
+    stream_id  TEXT    NOT NULL,
+    sequence   INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE VIEW tombstones AS
+SELECT lower(hex(token_hash)) AS token_hash,
+       session_id,
+       strftime('%Y-%m-%dT%H:%M:%fZ', until / 1000.0, 'unixepoch') AS until
+FROM session_tombstones;
+
+CREATE VIEW sync_position AS
+SELECT name,
+       stream_id,
+       sequence,
+       strftime('%Y-%m-%dT%H:%M:%fZ', updated_at / 1000.0, 'unixepoch') AS updated_at,
+       (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) - updated_at) / 1000 AS seconds_ago
+FROM stream_cursors;
+
+"""#
+    )
+}
