@@ -18,7 +18,12 @@ import SQLiteSessions
 /// | `SESSION_SWEEP_INTERVAL` | time between purges of expired sessions; 0 turns sweeping off | 60s |
 /// | `SESSION_KEY_PREFIX` | prefix of every Redis key | empty |
 /// | `SESSION_REPLICA_NAME` | this host's name in replication | the host name |
-/// | `SESSION_READ_THROUGH` | `true`: look in Redis for sessions not found locally | `false` |
+/// | `SESSION_READ_THROUGH` | `true`: look in Redis for sessions not found locally | `false` (`true` with `SESSION_SYNC`) |
+/// | `SESSION_SYNC` | `true`: share sessions with every host that replicates to the same Redis (needs `SESSION_REPLICATE_TO` and a `SESSION_REPLICA_NAME` of its own per host) | `false` |
+/// | `SESSION_SYNC_STALE_AFTER` | how long without Redis before a host counts as cut off | 30s |
+/// | `SESSION_SYNC_WHEN_STALE` | what a cut-off host does with sessions other hosts created: `serve` or `refuse` | `serve` |
+/// | `SESSION_SYNC_STREAM_LENGTH` | entries the change stream keeps; a host further behind copies everything again | 100000 |
+/// | `SESSION_TOMBSTONE_RETENTION` | how long a deleted session without an absolute deadline stays refused | 7d |
 /// | `SESSION_REPLICA_SHUTDOWN_DEADLINE` | how long a graceful shutdown may spend sending committed changes to Redis | 5s |
 /// | `SESSION_ENCRYPTION_KEYS` | `id:base64key,…`: seal session data and messages with AES-256-GCM; the first key is current (`sessionctl keygen` makes one) | off |
 /// | `SESSION_MAX_PER_USER` | the most live sessions per user; one more evicts one | no limit |
@@ -88,7 +93,12 @@ public enum SessionStoreFactory {
         }
         // Every value is checked before the file is opened.
         let replica = try replicateTo.map { url throws(SessionStoreError) in try configuration(url, variable: "SESSION_REPLICATE_TO") }
-        let readThrough = try flag(variables, "SESSION_READ_THROUGH")
+        let sync = try flag(variables, "SESSION_SYNC")
+        let readThrough = try variables["SESSION_READ_THROUGH"] == nil ? nil : flag(variables, "SESSION_READ_THROUGH")
+        let sharing = try sync ? makeSharing(variables) : nil
+        if sync && replica == nil {
+            throw SessionStoreError(.configurationError, "SESSION_SYNC=true needs SESSION_REPLICATE_TO=redis://host:port: hosts share sessions through that Redis")
+        }
         let shutdownDeadline = try variables["SESSION_REPLICA_SHUTDOWN_DEADLINE"].map { text throws(SessionStoreError) in
             try DurationText.parse(text, name: "SESSION_REPLICA_SHUTDOWN_DEADLINE")
         }
@@ -107,11 +117,12 @@ public enum SessionStoreFactory {
             let replicated = ReplicatedSessionStore(
                 primary: primary,
                 client: client,
-                configuration: .init(replication: replication, readThrough: readThrough)
+                configuration: .init(replication: replication, readThrough: readThrough, sharing: sharing)
             )
             store = replicated
-            services.append(replicated.replicator)
+            services.append(contentsOf: replicated.services)
             summary += ", replicated to \(client.configuration) as \"\(name)\""
+            if sharing != nil { summary += ", sharing sessions with the other hosts there" }
         }
         if cached {
             store = try CachedSessionStore(wrapping: store)
@@ -157,6 +168,26 @@ public enum SessionStoreFactory {
             policy.maxMessagesPerSession = try positive(text, name: "SESSION_MAX_MESSAGES")
         }
         return policy
+    }
+
+    private static func makeSharing(_ variables: [String: String]) throws(SessionStoreError) -> ReplicatedSessionStore.Sharing {
+        var sharing = ReplicatedSessionStore.Sharing()
+        if let text = variables["SESSION_SYNC_STALE_AFTER"] {
+            sharing.staleAfter = try DurationText.parse(text, name: "SESSION_SYNC_STALE_AFTER")
+        }
+        switch variables["SESSION_SYNC_WHEN_STALE"]?.lowercased() {
+        case nil, "serve": sharing.whenStale = .serve
+        case "refuse": sharing.whenStale = .refuse
+        case let other?:
+            throw SessionStoreError(.configurationError, "SESSION_SYNC_WHEN_STALE=\"\(other.prefix(40))\" must be serve or refuse")
+        }
+        if let text = variables["SESSION_SYNC_STREAM_LENGTH"] {
+            sharing.streamLength = try positive(text, name: "SESSION_SYNC_STREAM_LENGTH")
+        }
+        if let text = variables["SESSION_TOMBSTONE_RETENTION"] {
+            sharing.tombstoneRetention = try DurationText.parse(text, name: "SESSION_TOMBSTONE_RETENTION")
+        }
+        return sharing
     }
 
     private static func positive(_ text: String, name: String) throws(SessionStoreError) -> Int {

@@ -12,11 +12,14 @@ public import Tracing
 ///
 /// The replicator reads `session_changes` after its cursor (registered in
 /// `replication_cursors`, so the log is not trimmed under it), and for each session named there
-/// writes its current state to Redis: the record with `PXAT` at its deadline when it is live, a
-/// `DEL` when it is gone. Applying a state is idempotent and always applies the newest state, so
-/// a batch replayed after a crash or an outage cannot go backwards. Each batch is one
-/// `MULTI … EXEC` that also stores the batch's last position in a marker key; only after
-/// Redis accepted it does the cursor move in SQLite.
+/// sends its current state to Redis: the record with `PXAT` at its deadline when it is live, a
+/// removal (with a tombstone, when sharing) when it is gone. Each batch is one Lua script
+/// (`RedisSyncScript`) that applies the states under the rules every host applies, publishes
+/// what it changed to the change stream when hosts share sessions
+/// (``Configuration/streamLength``), and stores the batch's last position in a marker key; only
+/// after Redis accepted it does the cursor move in SQLite. Applying a state is idempotent and a
+/// state never replaces a later one, so a batch replayed after a crash or an outage cannot go
+/// backwards. A store tells the replicator when it commits, so a change leaves at once.
 ///
 /// - Redis down: every local operation goes on; changes wait on disk; ``status`` and the store's
 ///   health report the backlog; attempts back off exponentially up to ``Configuration/maxRetryDelay``.
@@ -53,6 +56,16 @@ public final class RedisReplicator: Service, Sendable {
         public var metricsFactory: (any MetricsFactory)?
         /// Where a span per batch sent goes; nil for the process-wide `InstrumentationSystem.tracer`.
         public var tracer: (any Tracer)?
+        /// The most entries kept in the change stream that hosts sharing sessions follow
+        /// (`XADD … MAXLEN ~`); 0 publishes nothing (one host, replicated). A host that falls
+        /// further behind than this copies everything again.
+        public var streamLength: Int
+        /// Replicas of Redis that must have each batch (`WAIT`) before it counts as sent; 0 for
+        /// none. With a Redis that fails over to a replica, this keeps a batch that only the
+        /// old primary had from counting as sent.
+        public var waitForReplicas: Int
+        /// How long `WAIT` waits for those replicas.
+        public var replicaTimeout: Duration
 
         public init(
             name: String,
@@ -64,7 +77,10 @@ public final class RedisReplicator: Service, Sendable {
             shutdownDeadline: Duration = .seconds(5),
             logger: Logger = Logger(label: "sessions.replicator"),
             metricsFactory: (any MetricsFactory)? = nil,
-            tracer: (any Tracer)? = nil
+            tracer: (any Tracer)? = nil,
+            streamLength: Int = 0,
+            waitForReplicas: Int = 0,
+            replicaTimeout: Duration = .milliseconds(500)
         ) {
             self.name = name
             self.keys = keys
@@ -76,6 +92,9 @@ public final class RedisReplicator: Service, Sendable {
             self.logger = logger
             self.metricsFactory = metricsFactory
             self.tracer = tracer
+            self.streamLength = streamLength
+            self.waitForReplicas = waitForReplicas
+            self.replicaTimeout = replicaTimeout
         }
     }
 
@@ -86,6 +105,8 @@ public final class RedisReplicator: Service, Sendable {
         let changes: Counter
         let failures: Counter
         let resyncs: Counter
+        let overwritten: Counter
+        let refused: Counter
 
         init(replica: String, factory: (any MetricsFactory)?) {
             let factory = factory ?? MetricsSystem.factory
@@ -95,6 +116,8 @@ public final class RedisReplicator: Service, Sendable {
             changes = Counter(label: "sessions_replication_changes_total", dimensions: dimensions, factory: factory)
             failures = Counter(label: "sessions_replication_failures_total", dimensions: dimensions, factory: factory)
             resyncs = Counter(label: "sessions_replication_resyncs_total", dimensions: dimensions, factory: factory)
+            overwritten = Counter(label: "sessions_sync_overwritten_total", dimensions: dimensions, factory: factory)
+            refused = Counter(label: "sessions_sync_refused_total", dimensions: dimensions, factory: factory)
         }
     }
 
@@ -115,11 +138,22 @@ public final class RedisReplicator: Service, Sendable {
     private let reader = Mutex<(any SessionChangeReader)?>(nil)
     private let metrics: Metrics
     private let tracing: SessionTracing
+    private let wake = WakeSignal()
+    /// Whether Redis answers, shared with the store and the stream follower.
+    let link: SyncLink
+    /// Told when a batch's answer changed the local file (a change here lost to a later one).
+    let hints: SessionChangeListeners
 
-    public init(primary: SQLiteSessionStore, client: RedisClient, configuration: Configuration) {
+    public convenience init(primary: SQLiteSessionStore, client: RedisClient, configuration: Configuration) {
+        self.init(primary: primary, client: client, configuration: configuration, link: SyncLink(), hints: SessionChangeListeners())
+    }
+
+    init(primary: SQLiteSessionStore, client: RedisClient, configuration: Configuration, link: SyncLink, hints: SessionChangeListeners) {
         self.primary = primary
         self.client = client
         self.configuration = configuration
+        self.link = link
+        self.hints = hints
         self.metrics = Metrics(replica: configuration.name, factory: configuration.metricsFactory)
         self.tracing = SessionTracing(configuration.tracer, store: "replicated")
         self.state = Mutex(State(status: ReplicationStatus(
@@ -173,7 +207,7 @@ public final class RedisReplicator: Service, Sendable {
                 do {
                     let applied = try await replicateOnce()
                     failures = 0
-                    if applied == 0 { try await Task.sleep(for: configuration.pollInterval) }
+                    if applied == 0 { await wake.wait(upTo: configuration.pollInterval) }
                 } catch is CancellationError {
                     return
                 } catch {
@@ -198,6 +232,11 @@ public final class RedisReplicator: Service, Sendable {
                 metadata: metadata.merging(["error": "\(outcome.lastError ?? "none")"]) { $1 }
             )
         }
+    }
+
+    /// Sends what is committed now instead of at the next poll: stores call this after each write.
+    public func wakeUp() {
+        wake.signal()
     }
 
     /// What ``flush(within:)`` did.
@@ -303,18 +342,24 @@ public final class RedisReplicator: Service, Sendable {
             try await resync()
             return 1
         }
-        guard let last = batch.changes.last else {
+        var changes = batch.changes
+        // A rotation is logged as two changes; when a full batch ends between them, the second
+        // half goes with the next batch, so the token is renamed in Redis, not deleted and made anew.
+        let heldBack = changes.count > 1 && changes.count >= configuration.batchSize && changes.last?.kind == .rotatedOut
+        if heldBack { changes.removeLast() }
+        guard let last = changes.last else {
             try await refreshLatest()
             return 0
         }
         try await tracing.withSpan("sessions.replicate") { span in
-            span?.attributes["sessions.changes"] = batch.changes.count
-            try await apply(batch.changes, through: last.sequence)
+            span?.attributes["sessions.changes"] = changes.count
+            try await apply(changes, through: last.sequence)
         }
         try await primary.setReplicationCursor(cursorName, to: last.sequence)
+        if heldBack { resetReader() }
         let now = SystemSessionClock().now
-        metrics.changes.increment(by: batch.changes.count)
-        for change in batch.changes {
+        metrics.changes.increment(by: changes.count)
+        for change in changes {
             metrics.lag.recordMilliseconds(max(0, (now - change.at).wholeMilliseconds))
         }
         state.withLock { state in
@@ -322,8 +367,8 @@ public final class RedisReplicator: Service, Sendable {
             state.status.redisReachable = true
             state.status.lastError = nil
             state.status.lastAppliedAt = now
-            state.status.changesApplied += batch.changes.count
-            for change in batch.changes {
+            state.status.changesApplied += changes.count
+            for change in changes {
                 let lag = max(0, (now - change.at).wholeMilliseconds)
                 if state.recentLags.count < 4096 {
                     state.recentLags.append(lag)
@@ -334,7 +379,8 @@ public final class RedisReplicator: Service, Sendable {
             }
         }
         metrics.backlog.record(state.withLock { $0.status.backlog })
-        return batch.changes.count
+        link.succeeded()
+        return changes.count
     }
 
     // MARK: Steps
@@ -404,92 +450,212 @@ public final class RedisReplicator: Service, Sendable {
         state.withLock { $0.status.latestSequence = max($0.status.latestSequence, latest) }
     }
 
-    /// Writes the current state of every session the changes name, and the marker, in one transaction.
+    /// One step of a batch, in the order of the changes: a session's state (decided from the
+    /// file when the batch is sent), a message, or a user's revocation point.
+    private enum Step {
+        case state(TokenHash, sessionID: Int64?, previous: TokenHash?, removal: SessionChange.Kind?)
+        case message(TokenHash, sessionID: Int64?, messageID: Int64)
+        case revokeUser(String, at: SessionInstant)
+    }
+
+    /// Sends the current state of every session the changes name, and the marker, in one script.
     private func apply(_ changes: [SessionChange], through sequence: Int64) async throws {
-        var order: [TokenHash] = []
+        // What other hosts' changes did to this file came from Redis: nothing to send back.
+        let ours = changes.filter { $0.origin != primary.sharedOrigin }
+        var previous: [TokenHash: TokenHash] = [:]
+        var renamed: Set<TokenHash> = []
+        var pendingOut: [Int64?: TokenHash] = [:]
+        for change in ours {
+            if change.kind == .rotatedOut {
+                pendingOut[change.sessionID] = change.tokenHash
+            } else if change.kind == .rotated, let old = pendingOut.removeValue(forKey: change.sessionID) {
+                previous[change.tokenHash] = old
+                renamed.insert(old)
+            }
+        }
+        var removal: [TokenHash: SessionChange.Kind] = [:]
+        for change in ours where change.removesToken && change.kind != .expired { removal[change.tokenHash] = change.kind }
+        var steps: [Step] = []
+        var seen: Set<TokenHash> = []
+        for change in ours {
+            switch change.kind {
+            case .appended:
+                if let id = change.messageID { steps.append(.message(change.tokenHash, sessionID: change.sessionID, messageID: id)) }
+            case .userRevoked:
+                if let user = change.userID { steps.append(.revokeUser(user, at: change.at)) }
+            default:
+                // A token renamed by a rotation in this batch goes with the new token's state.
+                guard !renamed.contains(change.tokenHash), seen.insert(change.tokenHash).inserted else { continue }
+                steps.append(.state(change.tokenHash, sessionID: change.sessionID, previous: previous[change.tokenHash], removal: removal[change.tokenHash]))
+            }
+        }
+        let entries = try await entries(for: steps)
+        try await send(entries, marker: sequence)
+    }
+
+    /// The script entries for `steps`, from the file as it is now.
+    private func entries(for steps: [Step]) async throws -> [SyncEntry] {
         var keys: [SQLiteSessionStore.StoredSessionKey] = []
-        var users: [TokenHash: Set<String>] = [:]
-        for change in changes {
-            if users[change.tokenHash] == nil {
-                order.append(change.tokenHash)
-                keys.append(SQLiteSessionStore.StoredSessionKey(tokenHash: change.tokenHash, id: change.sessionID))
+        var removed: [TokenHash] = []
+        var messageIDs: [Int64] = []
+        for step in steps {
+            switch step {
+            case .state(let hash, let id, let previous, let removal):
+                keys.append(.init(tokenHash: hash, id: id))
+                if removal != nil { removed.append(hash) }
+                if let previous { removed.append(previous) }
+            case .message(_, _, let id): messageIDs.append(id)
+            case .revokeUser: break
             }
-            users[change.tokenHash, default: []].formUnion(change.userID.map { [$0] } ?? [])
         }
-        let stored = try await primary.storedSessions(keys)
+        let stored = try await primary.sharedSessions(keys)
+        let deadlines = removed.isEmpty ? [:] : try await primary.tombstoneDeadlines(removed)
+        let messages = messageIDs.isEmpty ? [:] : try await primary.storedMessages(messageIDs)
         let now = primary.policy.now
-        var commands = [RedisCommand("MULTI")]
-        for hash in order {
-            var formerUsers = users[hash] ?? []
-            if let session = stored[hash], !session.isExpired(at: now) {
-                commands += writeCommands(session)
-                if let user = session.userID { formerUsers.remove(user) }
-            } else {
-                commands.append(RedisCommand("DEL", .string(configuration.keys.session(hash)), .string(configuration.keys.messages(hash))))
-            }
-            for user in formerUsers.sorted() {
-                commands.append(RedisCommand("SREM", .string(configuration.keys.userSessions(user)), .string(hash.hex)))
+        let retention = primary.sharing.retention ?? SharingSettings.defaultRetention
+        var entries: [SyncEntry] = []
+        entries.reserveCapacity(steps.count)
+        for step in steps {
+            switch step {
+            case .state(let hash, let id, let previous, let removal):
+                if let shared = stored[hash], !shared.session.isExpired(at: now) {
+                    entries.append(.put(shared, record: record(shared), previous: previous, compareWith: nil))
+                    continue
+                }
+                if let previous {
+                    entries.append(.remove(previous, sessionID: id, userID: nil, until: deadlines[previous] ?? now, kind: .rotatedOut))
+                }
+                if let removal {
+                    // Without a tombstone here (one host, not sharing), Redis keeps none either.
+                    entries.append(.remove(hash, sessionID: id, userID: stored[hash]?.session.userID, until: deadlines[hash] ?? now, kind: removal))
+                } else {
+                    entries.append(.gone(hash))
+                }
+            case .message(let hash, let id, let messageID):
+                if let (_, message) = messages[messageID] {
+                    entries.append(.message(hash, sessionID: id, text: try RedisStoredMessage(message).encoded()))
+                }
+            case .revokeUser(let user, let at):
+                entries.append(.revokeUser(user, before: at, until: at + retention))
             }
         }
-        commands.append(RedisCommand("SET", .string(markerKey), .integer(sequence)))
-        commands.append(RedisCommand("EXEC"))
-        try await execute(commands)
+        return entries
     }
 
-    /// The commands that store one live session and its user-set membership. `session` holds
-    /// its data as stored (``SQLiteSessions/SQLiteSessionStore/storedSessions(_:)``): sealed
-    /// when the file's is, so Redis never holds what the file does not.
-    private func writeCommands(_ session: Session) -> [RedisCommand] {
+    /// The record text of a session as this replicator writes it.
+    func record(_ shared: SharedSession) -> String {
+        SessionRecord(shared, source: configuration.name).encoded()
+    }
+
+    /// Runs the sync script on `entries` (and `WAIT`s for replicas when configured), then brings
+    /// the file in line with what Redis answered: a change here that lost to a later one is
+    /// replaced by it, and a token Redis knows to be dead is removed here too.
+    ///
+    /// - Returns: What Redis did with each entry.
+    @discardableResult
+    func send(_ entries: [SyncEntry], marker: Int64?) async throws -> [SyncResult] {
+        let retention = primary.sharing.retention ?? SharingSettings.defaultRetention
         let keys = configuration.keys
-        let deadline = RedisCommand.Argument.integer(session.expiresAt.millisecondsSince1970)
-        var commands = [
-            RedisCommand(
-                "SET", .string(keys.session(session.tokenHash)),
-                .string(SessionRecord(session, source: configuration.name).encoded()), "PXAT", deadline
-            ),
-        ]
-        if let user = session.userID {
-            let setKey = RedisCommand.Argument.string(keys.userSessions(user))
-            commands.append(RedisCommand("SADD", setKey, .string(session.tokenHash.hex)))
-            commands.append(RedisCommand("PEXPIREAT", setKey, deadline, "NX"))
-            commands.append(RedisCommand("PEXPIREAT", setKey, deadline, "GT"))
+        let arguments: [RedisCommand.Argument] = [
+            .string(keys.prefix), .string(configuration.name), .string(marker.map(String.init) ?? ""),
+            .integer(Int64(configuration.streamLength)), .integer(primary.policy.now.millisecondsSince1970),
+            .integer(Int64(primary.policy.maxMessagesPerSession)), .integer(retention.wholeMilliseconds),
+        ] + entries.flatMap(\.arguments)
+        let scriptKeys = [keys.changeStream, keys.changeSequence, markerKey]
+        var commands = [RedisSyncScript.script.evalsha(keys: scriptKeys, arguments: arguments)]
+        if configuration.waitForReplicas > 0 {
+            commands.append(RedisCommand("WAIT", .integer(Int64(configuration.waitForReplicas)), .integer(configuration.replicaTimeout.wholeMilliseconds)))
         }
-        return commands
+        var replies = try await client.pipeline(commands)
+        if case .error(let message) = replies[0], message.hasPrefix("NOSCRIPT") {
+            commands[0] = RedisSyncScript.script.eval(keys: scriptKeys, arguments: arguments)
+            replies = try await client.pipeline(commands)
+        }
+        if case .error(let message) = replies[0] {
+            throw SessionStoreError(.protocolError, "Redis refused a replication batch: \(message)", underlying: .init(code: nil, message: message))
+        }
+        if configuration.waitForReplicas > 0 {
+            let acknowledged = replies.count > 1 ? replies[1].integer ?? 0 : 0
+            guard acknowledged >= Int64(configuration.waitForReplicas) else {
+                throw SessionStoreError(
+                    .unavailable,
+                    "a replication batch reached \(acknowledged) of the \(configuration.waitForReplicas) Redis replicas it must reach within \(configuration.replicaTimeout)"
+                )
+            }
+        }
+        let results = (replies[0].elements ?? []).map(SyncResult.init)
+        guard results.count == entries.count else {
+            throw SessionStoreError(.protocolError, "Redis answered \(results.count) results for a batch of \(entries.count)")
+        }
+        try await settle(entries, results)
+        return results
     }
 
-    /// Sends a `MULTI … EXEC` pipeline and fails unless every command was accepted.
-    private func execute(_ commands: [RedisCommand]) async throws {
-        let replies = try await client.pipeline(commands)
-        guard let exec = replies.last else { return }
-        for (command, reply) in zip(commands, replies) {
-            if case .error(let message) = reply {
-                throw SessionStoreError(.protocolError, "Redis refused \(command) while replicating: \(message)")
+    private func settle(_ entries: [SyncEntry], _ results: [SyncResult]) async throws {
+        var repairs: [SharedChange] = []
+        let retention = primary.sharing.retention ?? SharingSettings.defaultRetention
+        for (entry, result) in zip(entries, results) {
+            switch (entry, result) {
+            case (.put(let shared, _, _, _), .refused(let revoked)):
+                metrics.refused.increment()
+                let session = shared.session
+                repairs.append(.remove(
+                    session.tokenHash, sessionID: session.id, kind: revoked ? .revoked : .deleted,
+                    until: SharingSettings.tombstoneUntil(session, deletedAt: primary.policy.now, retention: retention)
+                ))
+                configuration.logger.notice(
+                    "another host had ended a session this host still held; ending it here too",
+                    metadata: ["replicator": "\(configuration.name)", "session": "\(session.tokenHash.shortHex)", "reason": "\(revoked ? "user logged out everywhere" : "token deleted")"]
+                )
+            case (.put(let shared, _, _, _), .stale(let text)):
+                metrics.overwritten.increment()
+                if let later = try? SessionRecord.shared(text) {
+                    repairs.append(.put(later, replacing: nil))
+                }
+                configuration.logger.notice(
+                    "a change made on this host lost to a later one from another host",
+                    metadata: ["replicator": "\(configuration.name)", "session": "\(shared.session.tokenHash.shortHex)", "clock": "\(shared.clock)"]
+                )
+            case (_, .invalid(let reason)):
+                configuration.logger.error("Redis could not apply a replicated change", metadata: ["replicator": "\(configuration.name)", "reason": "\(reason)"])
+            default:
+                break
             }
         }
-        guard let results = exec.elements else {
-            throw SessionStoreError(.protocolError, "Redis aborted a replication transaction (\(exec))")
-        }
-        for result in results {
-            if case .error(let message) = result {
-                throw SessionStoreError(.protocolError, "Redis failed a replicated write: \(message)")
-            }
-        }
+        guard !repairs.isEmpty else { return }
+        _ = try await primary.applyShared(repairs, origin: primary.sharedOrigin)
+        for case .remove(let hash, _, _, _) in repairs { hints.notify(.revoked(hash)) }
+        hints.notify(.changed)
     }
 
     /// Copies every live local session to Redis, removes records this replicator wrote for
-    /// sessions that no longer exist here, and restarts following the log from where the copy began.
+    /// sessions that no longer exist here, and restarts following the log from where the copy
+    /// began. The tombstones and revocation points this host keeps go first, so the copy of a
+    /// host that missed a deletion cannot bring the session back.
     private func resync() async throws {
         let start = try await primary.lastChangeSequence()
-        var cursor: SessionCursor?
+        var after: TokenHash?
         repeat {
-            let page = try await primary.storedSessions(SessionQuery(includeExpired: false, after: cursor, limit: configuration.batchSize))
-            if !page.sessions.isEmpty {
-                try await execute([RedisCommand("MULTI")] + page.sessions.flatMap(writeCommands) + [RedisCommand("EXEC")])
+            let page = try await primary.tombstones(after: after, limit: configuration.batchSize)
+            if !page.isEmpty {
+                try await send(page.map { .remove($0.hash, sessionID: $0.sessionID, userID: nil, until: $0.until, kind: .deleted) }, marker: nil)
             }
-            cursor = page.next
-        } while cursor != nil
+            after = page.count == configuration.batchSize ? page.last?.hash : nil
+        } while after != nil
+        let revocations = try await primary.userRevocations()
+        for chunk in stride(from: 0, to: revocations.count, by: configuration.batchSize) {
+            let slice = revocations[chunk..<min(chunk + configuration.batchSize, revocations.count)]
+            try await send(slice.map { .revokeUser($0.userID, before: $0.before, until: $0.until) }, marker: nil)
+        }
+        var cursor: Int64 = 0
+        while true {
+            let page = try await primary.sharedSessions(after: cursor, limit: configuration.batchSize)
+            guard let last = page.last else { break }
+            try await send(page.map { .put($0, record: record($0), previous: nil, compareWith: nil) }, marker: nil)
+            cursor = last.session.id
+        }
         try await removeOrphans()
-        try await execute([RedisCommand("MULTI"), RedisCommand("SET", .string(markerKey), .integer(start)), RedisCommand("EXEC")])
+        try await send([], marker: start)
         try await primary.setReplicationCursor(cursorName, to: start)
         resetReader()
         state.withLock { state in
@@ -503,15 +669,7 @@ public final class RedisReplicator: Service, Sendable {
     /// Deletes the Redis records this replicator wrote whose sessions are gone locally.
     private func removeOrphans() async throws {
         let keys = configuration.keys
-        var scanCursor = "0"
-        repeat {
-            let reply = try await client.send(RedisCommand("SCAN", .string(scanCursor), "MATCH", .string(keys.sessionPattern), "COUNT", 500))
-            guard let parts = reply.elements, parts.count == 2, let next = parts[0].string, let found = parts[1].elements else {
-                throw SessionStoreError(.protocolError, "Redis answered SCAN with \(reply)")
-            }
-            scanCursor = next
-            let names = found.compactMap(\.string)
-            guard !names.isEmpty else { continue }
+        try await client.scanKeys(matching: keys.sessionPattern) { names in
             let records = try await client.send(RedisCommand("MGET", names.map { .string($0) })).elements ?? []
             var ours: [(key: String, hash: TokenHash, id: Int64, text: String, user: String?)] = []
             for (key, value) in zip(names, records) {
@@ -530,13 +688,14 @@ public final class RedisReplicator: Service, Sendable {
                     arguments: [.string(orphan.text), .string(orphan.hash.hex), .string(orphan.user == nil ? "0" : "1")]
                 )
             }
-        } while scanCursor != "0"
+        }
     }
 
     private func record(_ error: any Error, quietly: Bool = false) {
         resetReader()
         metrics.failures.increment()
         let unreachable = (error as? SessionStoreError).map { [.unavailable, .timeout, .closed].contains($0.code) } ?? false
+        if unreachable { link.failed(error) }
         state.withLock { state in
             state.verified = false
             state.status.lastError = "\(error)"

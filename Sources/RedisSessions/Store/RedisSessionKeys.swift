@@ -11,6 +11,12 @@ public import Sessions
 /// - `<prefix>session_ids`, `<prefix>message_ids`: the counters that number sessions and messages
 ///   created through Redis.
 /// - `<prefix>replication:<name>`: the last change-log position a replicator applied.
+/// - `<prefix>changes`, `<prefix>changes:sequence`: the change stream hosts that share sessions
+///   follow, and the counter that numbers its entries.
+/// - `<prefix>tombstone:<hex token hash>`: a token that must never work again, until its expiry.
+/// - `<prefix>user_revoked:<user id>`: the user's "log out everywhere" point (Unix ms).
+/// - `<prefix>hosts`, `<prefix>host_positions`: which host has which clock tag, and how far each
+///   has applied the stream.
 public struct RedisSessionKeys: Sendable, Hashable {
     /// Prepended to every key, to share one Redis database between applications.
     public let prefix: String
@@ -43,6 +49,30 @@ public struct RedisSessionKeys: Sendable, Hashable {
     /// A replicator's applied-position marker.
     public func replicationMarker(_ name: String) -> String { prefix + "replication:" + name }
 
+    /// The change stream of hosts that share sessions.
+    public var changeStream: String { prefix + "changes" }
+
+    /// The counter that numbers the change stream's entries.
+    public var changeSequence: String { prefix + "changes:sequence" }
+
+    /// The tombstone of a token.
+    public func tombstone(_ hash: TokenHash) -> String { prefix + "tombstone:" + hash.hex }
+
+    /// The prefix of every tombstone key, for SCAN.
+    public var tombstonePrefix: String { prefix + "tombstone:" }
+
+    /// A user's revocation point.
+    public func userRevoked(_ userID: String) -> String { prefix + "user_revoked:" + userID }
+
+    /// The prefix of every revocation point's key, for SCAN.
+    public var userRevokedPrefix: String { prefix + "user_revoked:" }
+
+    /// The registry of host names and clock tags.
+    public var hosts: String { prefix + "hosts" }
+
+    /// Each host's position in the change stream.
+    public var hostPositions: String { prefix + "host_positions" }
+
     /// The token hash in a session key, or nil when `key` is not one.
     public func tokenHash(inKey key: String) -> TokenHash? {
         guard key.hasPrefix(sessionPrefix) else { return nil }
@@ -50,9 +80,12 @@ public struct RedisSessionKeys: Sendable, Hashable {
     }
 
     /// A SCAN pattern that matches exactly the session keys, with glob characters in the prefix escaped.
-    public var sessionPattern: String {
+    public var sessionPattern: String { Self.pattern(sessionPrefix) }
+
+    /// A SCAN pattern for every key that starts with `start`, its glob characters escaped.
+    public static func pattern(_ start: String) -> String {
         var escaped = ""
-        for character in sessionPrefix {
+        for character in start {
             if "*?[]\\".contains(character) { escaped.append("\\") }
             escaped.append(character)
         }
