@@ -127,7 +127,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "session-test-peer",
-            dependencies: ["Sessions", "SQLiteSessions", "RedisSessions"],
+            dependencies: [
+                "Sessions", "SQLiteSessions", "RedisSessions",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "tools/session-test-peer",
             swiftSettings: swiftSettings
         ),

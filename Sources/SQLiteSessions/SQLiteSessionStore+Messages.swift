@@ -41,14 +41,28 @@ extension SQLiteSessionStore {
         }
     }
 
-    /// The stored form of the messages with these ids (content sealed when the file's is), for
-    /// copying them to another host; ids that are gone are left out.
-    package func storedMessages(_ ids: [Int64]) async throws -> [Int64: (sessionID: Int64, message: StoredMessage)] {
+    /// The stored form of the messages with these ids (content sealed when the file's is), with
+    /// their sessions' ids and current token hashes, for copying them to another host; ids that
+    /// are gone are left out.
+    package func storedMessages(_ ids: [Int64]) async throws -> [Int64: (sessionID: Int64, tokenHash: TokenHash, message: StoredMessage)] {
         try checkOpen()
         return try await read { connection throws(SessionStoreError) in
-            var found: [Int64: (sessionID: Int64, message: StoredMessage)] = [:]
+            var found: [Int64: (sessionID: Int64, tokenHash: TokenHash, message: StoredMessage)] = [:]
             for id in ids {
                 if let stored = try connection.storedMessage(id: id) { found[id] = stored }
+            }
+            return found
+        }
+    }
+
+    /// The stored form of the newest `count` messages of each of these sessions, by session id.
+    package func storedMessages(ofSessions ids: [Int64], last count: Int) async throws -> [Int64: [StoredMessage]] {
+        try checkOpen()
+        return try await read { connection throws(SessionStoreError) in
+            var found: [Int64: [StoredMessage]] = [:]
+            for id in ids {
+                let messages = try connection.storedMessages(ofSession: id, last: count)
+                if !messages.isEmpty { found[id] = messages }
             }
             return found
         }

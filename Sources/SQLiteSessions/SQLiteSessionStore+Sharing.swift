@@ -299,7 +299,7 @@ extension SQLiteConnection {
         let known = try revocationPoint(ofUser: userID, at: now)
         try recordRevocation(ofUser: userID, before: before, until: until)
         let statement = try cachedStatement("""
-            DELETE FROM sessions WHERE user_id = ?1 AND created_at < ?2 \\
+            DELETE FROM sessions WHERE user_id = ?1 AND created_at < ?2 \
             RETURNING id, token_hash, expires_at, absolute_expires_at
             """)
         statement.bind(userID, at: 1)

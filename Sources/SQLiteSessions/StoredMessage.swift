@@ -59,12 +59,16 @@ extension SQLiteConnection {
         return true
     }
 
-    /// The message with this id in its stored form, and the id of its session.
-    func storedMessage(id: Int64) throws(SessionStoreError) -> (sessionID: Int64, message: StoredMessage)? {
-        let statement = try cachedStatement("SELECT session_id, role, content, metadata, created_at FROM session_messages WHERE id = ?1")
+    /// The message with this id in its stored form, with the id and the current token hash of
+    /// its session.
+    func storedMessage(id: Int64) throws(SessionStoreError) -> (sessionID: Int64, tokenHash: TokenHash, message: StoredMessage)? {
+        let statement = try cachedStatement("""
+            SELECT m.session_id, m.role, m.content, m.metadata, m.created_at, s.token_hash \
+            FROM session_messages AS m JOIN sessions AS s ON s.id = m.session_id WHERE m.id = ?1
+            """)
         defer { statement.reset() }
         statement.bind(id, at: 1)
-        guard try statement.step("reading a message") else { return nil }
+        guard try statement.step("reading a message"), let hash = statement.tokenHash(5) else { return nil }
         guard let role = SessionMessage.Role(rawValue: statement.string(1)) else {
             throw SessionStoreError(.corruptDatabase, "message \(id) has unknown role \"\(statement.string(1))\"")
         }
@@ -76,6 +80,31 @@ extension SQLiteConnection {
             metadata: try SessionRow.decodeMetadata(statement.optionalString(3), id: id),
             createdAt: SessionInstant(millisecondsSince1970: statement.int64(4))
         )
-        return (statement.int64(0), message)
+        return (statement.int64(0), hash, message)
+    }
+
+    /// The newest `count` messages of session `id` in their stored form, oldest first.
+    func storedMessages(ofSession id: Int64, last count: Int) throws(SessionStoreError) -> [StoredMessage] {
+        let statement = try cachedStatement(
+            "SELECT id, role, content, metadata, created_at FROM session_messages WHERE session_id = ?1 ORDER BY id DESC LIMIT ?2"
+        )
+        defer { statement.reset() }
+        statement.bind(id, at: 1)
+        statement.bind(count, at: 2)
+        var messages: [StoredMessage] = []
+        while try statement.step("reading a message log") {
+            let messageID = statement.int64(0)
+            guard let role = SessionMessage.Role(rawValue: statement.string(1)) else {
+                throw SessionStoreError(.corruptDatabase, "message \(messageID) has unknown role \"\(statement.string(1))\"")
+            }
+            messages.append(StoredMessage(
+                id: messageID,
+                role: role,
+                content: statement.isBlob(2) ? .sealed(statement.data(2)) : .text(statement.string(2)),
+                metadata: try SessionRow.decodeMetadata(statement.optionalString(3), id: messageID),
+                createdAt: SessionInstant(millisecondsSince1970: statement.int64(4))
+            ))
+        }
+        return messages.reversed()
     }
 }

@@ -19,7 +19,11 @@ struct ReplicationMetricsTests {
         let metrics = TestMetrics()
         let tracer = InMemoryTracer()
         let primary = try SQLiteSessionStore(path: directory.appendingPathComponent("s.sqlite").path, configuration: .init(durability: .normal))
-        let client = RedisClient(configuration: try RedisConfiguration(url: server.url), metricsFactory: metrics)
+        // One connection: the reconnect is then always that connection's, whichever slot a
+        // round-robin pool would have picked.
+        var redis = try RedisConfiguration(url: server.url)
+        redis.connections = 1
+        let client = RedisClient(configuration: redis, metricsFactory: metrics)
         let replicator = RedisReplicator(
             primary: primary,
             client: client,

@@ -55,6 +55,8 @@ public final class ChildProcess: Sendable {
     private let pipes: Mutex<[Int32?]>
     /// Set once the child has been reaped; after that its pid may belong to someone else.
     private let termination = Mutex<Termination?>(nil)
+    /// Output read by ``readLine(timeout:)`` past the line it returned.
+    private let lineBuffer = Mutex<[UInt8]>([])
 
     /// Starts `executable` (an absolute path, or a name looked up in `PATH`).
     ///
@@ -170,6 +172,56 @@ public final class ChildProcess: Sendable {
                 throw ChildProcessError("writing to the child", code: errno)
             }
             written += count
+        }
+    }
+
+    /// Writes `line` and a newline to the child's standard input, which stays open: for a child
+    /// that answers commands one line at a time (``readLine(timeout:)``).
+    public func writeLine(_ line: String) throws(ChildProcessError) {
+        try pipes.withLock { ends throws(ChildProcessError) in
+            guard let fd = ends[0] else { throw ChildProcessError("the child's standard input is not a pipe", code: EBADF) }
+            let bytes = Array((line + "\n").utf8)
+            var written = 0
+            while written < bytes.count {
+                let count = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw ChildProcessError("writing to the child", code: errno)
+                }
+                written += count
+            }
+        }
+    }
+
+    /// The next line the child writes to its standard output, without its newline; nil when
+    /// the output ends or `timeout` passes first. Blocks the calling thread while it waits.
+    public func readLine(timeout: Duration) throws(ChildProcessError) -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let line = lineBuffer.withLock({ buffer -> String? in
+                guard let end = buffer.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+                defer { buffer.removeSubrange(...end) }
+                return String(decoding: buffer[..<end], as: UTF8.self)
+            }) {
+                return line
+            }
+            guard let fd = pipes.withLock({ $0[1] }) else { return nil }
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return nil }
+            var polled = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&polled, 1, Int32(max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)))
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw ChildProcessError("waiting for the child's output", code: errno)
+            }
+            guard ready > 0 else { return nil }
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            let count = Glibc.read(fd, &chunk, chunk.count)
+            if count > 0 {
+                lineBuffer.withLock { $0 += chunk[..<count] }
+            } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                return nil
+            }
         }
     }
 

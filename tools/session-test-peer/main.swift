@@ -17,6 +17,9 @@
 //       Rotates the session; prints the new token, or "missing".
 //   session-test-peer replicate DB REDIS-URL NAME PREFIX
 //       Runs a Redis replicator for the database until killed.
+//   session-test-peer host
+//       One host of several sharing sessions, configured from the environment and driven by
+//       commands on standard input (HostCommands.swift).
 
 #if canImport(Glibc)
 import Glibc
@@ -112,6 +115,8 @@ func runOnce(_ arguments: [String]) async throws {
         let store = try SQLiteSessionStore(path: arguments[1])
         report(try await store.rotate(SessionToken(arguments[2]))?.token.stringValue ?? "missing")
         try await store.close()
+    case ("host", 1):
+        try await HostCommands.run()
     case ("replicate", 5):
         let store = try SQLiteSessionStore(path: arguments[1])
         let replicator = RedisReplicator(
@@ -121,7 +126,7 @@ func runOnce(_ arguments: [String]) async throws {
         )
         try await replicator.run()
     default:
-        FileHandle.standardError.write(Data("usage: session-test-peer write-forever DB [full|normal] [TASKS] | delete DB TOKEN | save DB TOKEN TEXT | create DB USER | rotate DB TOKEN | replicate DB REDIS-URL NAME PREFIX\n".utf8))
+        FileHandle.standardError.write(Data("usage: session-test-peer write-forever DB [full|normal] [TASKS] | delete DB TOKEN | save DB TOKEN TEXT | create DB USER | rotate DB TOKEN | replicate DB REDIS-URL NAME PREFIX | host\n".utf8))
         exit(2)
     }
 }

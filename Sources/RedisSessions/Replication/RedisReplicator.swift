@@ -514,6 +514,7 @@ public final class RedisReplicator: Service, Sendable {
         let now = primary.policy.now
         let retention = primary.sharing.retention ?? SharingSettings.defaultRetention
         var entries: [SyncEntry] = []
+        var messageEntries: [SyncEntry] = []
         entries.reserveCapacity(steps.count)
         for step in steps {
             switch step {
@@ -531,15 +532,16 @@ public final class RedisReplicator: Service, Sendable {
                 } else {
                     entries.append(.gone(hash))
                 }
-            case .message(let hash, let id, let messageID):
-                if let (_, message) = messages[messageID] {
-                    entries.append(.message(hash, sessionID: id, text: try RedisStoredMessage(message).encoded()))
-                }
+            case .message:
+                // Messages go last, to their session's current token: a rotation in this batch
+                // (or one that went to Redis before it) has renamed the log by then.
+                guard case .message(_, _, let messageID) = step, let (sessionID, hash, message) = messages[messageID] else { continue }
+                messageEntries.append(.message(hash, sessionID: sessionID, text: try RedisStoredMessage(message).encoded()))
             case .revokeUser(let user, let at):
                 entries.append(.revokeUser(user, before: at, until: at + retention))
             }
         }
-        return entries
+        return entries + messageEntries
     }
 
     /// The record text of a session as this replicator writes it.
@@ -554,7 +556,8 @@ public final class RedisReplicator: Service, Sendable {
     /// - Returns: What Redis did with each entry.
     @discardableResult
     func send(_ entries: [SyncEntry], marker: Int64?) async throws -> [SyncResult] {
-        let retention = primary.sharing.retention ?? SharingSettings.defaultRetention
+        // One host that shares nothing keeps no tombstones in Redis either.
+        let retention = primary.sharing.retention ?? .zero
         let keys = configuration.keys
         let arguments: [RedisCommand.Argument] = [
             .string(keys.prefix), .string(configuration.name), .string(marker.map(String.init) ?? ""),
@@ -651,7 +654,17 @@ public final class RedisReplicator: Service, Sendable {
         while true {
             let page = try await primary.sharedSessions(after: cursor, limit: configuration.batchSize)
             guard let last = page.last else { break }
+            let logs = try await primary.storedMessages(ofSessions: page.map(\.session.id), last: primary.policy.maxMessagesPerSession)
             try await send(page.map { .put($0, record: record($0), previous: nil, compareWith: nil) }, marker: nil)
+            var messages: [SyncEntry] = []
+            for shared in page {
+                for message in logs[shared.session.id] ?? [] {
+                    messages.append(.message(shared.session.tokenHash, sessionID: shared.session.id, text: try RedisStoredMessage(message).encoded()))
+                }
+            }
+            for start in stride(from: 0, to: messages.count, by: configuration.batchSize) {
+                try await send(Array(messages[start..<min(start + configuration.batchSize, messages.count)]), marker: nil)
+            }
             cursor = last.session.id
         }
         try await removeOrphans()

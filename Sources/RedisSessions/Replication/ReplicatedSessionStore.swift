@@ -429,6 +429,8 @@ public final class ReplicatedSessionStore: SessionStore {
             health.details["sync_stale"] = String(sync.stale)
             health.details["sync_host_tag"] = String(sync.hostTag)
             health.details["sync_overwritten"] = String(sync.overwritten)
+            health.details["sync_resyncs"] = String(sync.resyncs)
+            health.details["sync_applied"] = String(sync.applied)
             if let error = sync.lastError { health.details["sync_error"] = error }
         }
         guard health.status == .healthy else { return health }

@@ -20,7 +20,8 @@
 /// - A `put` with a compare-and-set clock answers `conflict` with the stored record when Redis
 ///   holds contents written after that clock: a write that had not seen another host's.
 /// - Tombstones last until the session's absolute deadline, or `retention` after its deadline
-///   when it has none; revocation points for `retention`.
+///   when it has none; revocation points for `retention`. A retention of 0 (one host, not
+///   sharing) keeps no tombstones.
 ///
 /// Every entry that changed something is appended to the stream (`XADD … MAXLEN ~ cap`) with a
 /// sequence number from one counter, so a host that finds a gap knows it missed entries. The
@@ -66,6 +67,7 @@ enum RedisSyncScript {
           return math.max(expires, now) + retention
         end
         local function bury(h, untilms)
+          if retention <= 0 then return end
           local key = P .. 'tombstone:' .. h
           local current = tonumber(redis.call('GET', key) or '0')
           if untilms > now and untilms > current then redis.call('SET', key, ms(untilms), 'PXAT', ms(untilms)) end

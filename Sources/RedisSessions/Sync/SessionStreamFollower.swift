@@ -469,10 +469,13 @@ public final class SessionStreamFollower: Service, Sendable {
     }
 
     private func record(_ error: any Error) {
+        let first = state.withLock { state in
+            defer { state.lastError = "\(error)" }
+            return state.lastError == nil
+        }
         link.failed(error)
-        state.withLock { $0.lastError = "\(error)" }
         configuration.logger.log(
-            level: link.downFor > configuration.staleAfter ? .debug : .warning,
+            level: first ? .warning : .debug,
             "reading the shared change stream failed; will retry",
             metadata: ["replica": "\(configuration.name)", "error": "\(error)"]
         )

@@ -1,0 +1,110 @@
+import ChildProcesses
+public import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One host of a deployment that shares sessions through one Redis: a `session-test-peer host`
+/// process with its own SQLite file, configured from the environment as an app is
+/// (`SessionStoreFactory`), and driven by commands, one line each (see `HostCommands.swift`).
+public final class HostProcess: Sendable {
+    /// The host's replica name.
+    public let name: String
+    /// Its SQLite file.
+    public let database: String
+    private let environment: [String: String]
+    private let process: Mutex<ChildProcess?>
+    /// One command at a time: a command's answer is the next line.
+    private let conversation = NSLock()
+
+    /// Starts a host and waits until it is ready.
+    ///
+    /// - Parameters:
+    ///   - environment: More variables (SESSION_SYNC_STREAM_LENGTH, ...) over the defaults.
+    public init(name: String, directory: URL, redisURL: String, prefix: String, environment: [String: String] = [:]) throws {
+        self.name = name
+        self.database = directory.appendingPathComponent("\(name).sqlite").path
+        self.environment = ProcessInfo.processInfo.environment.merging([
+            "SESSION_DB": database,
+            "SESSION_REPLICATE_TO": redisURL,
+            "SESSION_SYNC": "true",
+            "SESSION_REPLICA_NAME": name,
+            "SESSION_KEY_PREFIX": prefix,
+            "SESSION_SWEEP_INTERVAL": "0",
+        ].merging(environment) { $1 }) { $1 }
+        self.process = Mutex(nil)
+        try start()
+    }
+
+    /// Starts the process (again, after ``kill()``), on the same file.
+    public func start() throws {
+        let child = try ChildProcess(
+            try product("session-test-peer"), ["host"], environment: environment,
+            standardInput: .pipe, standardOutput: .pipe, standardError: .inherit
+        )
+        guard let ready = try child.readLine(timeout: .seconds(60)), ready.hasPrefix("ready") else {
+            child.signal(SIGKILL)
+            throw HostFailed(name: name, problem: "did not start")
+        }
+        process.withLock { $0 = child }
+    }
+
+    /// Sends one command and returns its answer.
+    ///
+    /// - Throws: When the host does not answer within a minute, or answers "error ...".
+    @discardableResult
+    public func send(_ command: String) async throws -> String {
+        guard let child = process.withLock({ $0 }) else { throw HostFailed(name: name, problem: "is not running") }
+        let answer: Result<String, any Error> = await withCheckedContinuation { continuation in
+            Thread.detachNewThread { [conversation, name] in
+                conversation.lock()
+                defer { conversation.unlock() }
+                do {
+                    try child.writeLine(command)
+                    guard let line = try child.readLine(timeout: .seconds(60)) else {
+                        throw HostFailed(name: name, problem: "gave no answer to \(command.prefix(40))")
+                    }
+                    continuation.resume(returning: .success(line))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        let line = try answer.get()
+        if line.hasPrefix("error ") { throw HostFailed(name: name, problem: "answered \(command.prefix(40)) with \(line)") }
+        return line
+    }
+
+    /// The host's health details.
+    public func health() async throws -> [String: String] {
+        let text = try await send("health")
+        return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String]) ?? [:]
+    }
+
+    /// Kills the process with SIGKILL, as a crash would.
+    public func kill() {
+        guard let child = process.withLock({ state in defer { state = nil }; return state }) else { return }
+        child.signal(SIGKILL)
+        _ = child.wait()
+    }
+
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the process.
+    public func freeze(_ frozen: Bool) {
+        process.withLock { $0?.signal(frozen ? SIGSTOP : SIGCONT) }
+    }
+
+    /// Shuts the host down gracefully and waits for it.
+    public func quit() async {
+        guard let child = process.withLock({ state in defer { state = nil }; return state }) else { return }
+        try? child.writeLine("quit")
+        _ = await child.exit()
+    }
+
+    public struct HostFailed: Error, CustomStringConvertible {
+        public var name: String
+        public var problem: String
+        public var description: String { "host \(name) \(problem)" }
+    }
+}
