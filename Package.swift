@@ -103,6 +103,7 @@ let package = Package(
             dependencies: [
                 "Sessions",
                 "SQLiteSessions",
+                "RedisSessions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/sessionctl",

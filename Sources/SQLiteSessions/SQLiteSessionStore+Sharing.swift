@@ -117,6 +117,25 @@ extension SQLiteSessionStore {
         }
     }
 
+    /// Every stream position this file holds (one per host name that followed a stream with
+    /// it), with when each last moved.
+    package func streamPositions() async throws -> [(name: String, position: StreamPosition, updatedAt: SessionInstant)] {
+        try checkOpen()
+        return try await read { connection throws(SessionStoreError) in
+            let statement = try connection.cachedStatement("SELECT name, stream_id, sequence, updated_at FROM stream_cursors ORDER BY name")
+            defer { statement.reset() }
+            var found: [(name: String, position: StreamPosition, updatedAt: SessionInstant)] = []
+            while try statement.step("reading stream positions") {
+                found.append((
+                    statement.string(0),
+                    StreamPosition(id: statement.string(1), sequence: statement.int64(2)),
+                    SessionInstant(millisecondsSince1970: statement.int64(3))
+                ))
+            }
+            return found
+        }
+    }
+
     /// Applies other hosts' changes in one transaction, with the stream position they bring this
     /// host to, under the rules every host applies alike:
     ///

@@ -55,6 +55,75 @@ struct SampleSiteBrowserTests {
         await site.stop()
     }
 
+    /// Two copies of the sample site, each with its own SQLite file, sharing sessions through one
+    /// Redis as two hosts behind a load balancer would: a device signed out on one host is
+    /// logged out on the other at its next request.
+    @Test(.enabled(if: browserAvailable), .requiresRedis)
+    func aDeviceSignedOutThroughOneHostIsLoggedOutOnTheOther() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let redis = try #require(RedisTestServer.url)
+        let prefix = RedisTestServer.uniquePrefix()
+        var sites: [LocalServerProcess] = []
+        for name in ["east", "west"] {
+            sites.append(try await LocalServerProcess(
+                try product("sample-site"),
+                environment: [
+                    "SESSION_DB": directory.appendingPathComponent("\(name).sqlite").path, "LOG_LEVEL": "warning",
+                    "SESSION_REPLICATE_TO": redis, "SESSION_SYNC": "true", "SESSION_REPLICA_NAME": name, "SESSION_KEY_PREFIX": prefix,
+                ],
+                arguments: { ["--port", "\($0)"] },
+                ready: { port in (try? await localHTTP(.get, port: port, "/"))?.status == .ok }
+            ))
+        }
+        let driver = try await LocalServerProcess(
+            try ChildProcess.find("chromedriver") ?? { throw LocalServerError(description: "chromedriver is not installed") }(),
+            arguments: { ["--port=\($0)", "--allowed-ips=127.0.0.1"] },
+            ready: { await WebDriver.isReady(port: $0) }
+        )
+        var browsers: [WebDriver] = []
+        do {
+            let laptop = try await WebDriver.start(driverPort: driver.port, profile: directory.appendingPathComponent("laptop"))
+            browsers.append(laptop)
+            let phone = try await WebDriver.start(driverPort: driver.port, profile: directory.appendingPathComponent("phone"))
+            browsers.append(phone)
+            let east = "http://127.0.0.1:\(sites[0].port)/"
+            let west = "http://127.0.0.1:\(sites[1].port)/"
+            // The laptop signs in through the east host, the phone through the west one.
+            try await signIn(laptop, at: east)
+            try await signIn(phone, at: west)
+            // The west host lists both devices (the laptop's came through Redis), and serves the
+            // laptop's session too.
+            try await waitUntil("the laptop's session reaches the west host") {
+                try await phone.open(west + "sessions")
+                return try await phone.elements("tr.device").count == 2
+            }
+            try await laptop.open(west)
+            #expect(try await laptop.text(of: "#user") == "alice")
+            // The phone signs the laptop out on the west host; the laptop's next request to the
+            // east host finds itself logged out.
+            let laptopRow = try #require(try await otherDevice(in: phone))
+            try await phone.clickElement(try await phone.element("tr.device[data-session='\(laptopRow)'] button.revoke"))
+            try await waitUntil("the revoked device leaves the list") { try await phone.elements("tr.device").count == 1 }
+            try await waitUntil("the east host refuses the laptop") {
+                try await laptop.open(east)
+                return try await laptop.has("#login")
+            }
+            #expect(try await !laptop.has("#greeting"))
+            #expect(try await laptop.cookies()["__Host-session"] == nil)
+        } catch {
+            for browser in browsers { await browser.quit() }
+            await driver.stop()
+            for site in sites { await site.stop() }
+            try? await RedisTestServer.deleteKeys(prefix: prefix)
+            throw error
+        }
+        for browser in browsers { await browser.quit() }
+        await driver.stop()
+        for site in sites { await site.stop() }
+        try await RedisTestServer.deleteKeys(prefix: prefix)
+    }
+
     private func run(site: Int, laptop: WebDriver, phone: WebDriver) async throws {
         let home = "http://127.0.0.1:\(site)/"
 

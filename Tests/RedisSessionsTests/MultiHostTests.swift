@@ -261,6 +261,51 @@ struct MultiHostTests {
         }
     }
 
+    @Test func aHostCutOffPastTheBoundRefusesOtherHostsSessionsUntilItHearsFromThemAgain() async throws {
+        let environment = ["SESSION_SYNC_WHEN_STALE": "refuse", "SESSION_SYNC_STALE_AFTER": "1s"]
+        try await Self.withCluster(["a", "b"], environment: environment) { cluster in
+            let (a, b) = (cluster.hosts[0], cluster.hosts[1])
+            let own = try await a.send("create hana")
+            let foreign = try await b.send("create ivan")
+            try await Self.eventually(a, "get \(foreign)") { $0 != "missing" }
+            #expect(try await a.send("get \(foreign)") != "missing")
+            let pid = try #require(cluster.redis.processIdentifier)
+            kill(pid, SIGSTOP)
+            try await Self.eventually(a, "get \(foreign)") { $0 == "missing" }
+            #expect(try await a.send("get \(own)") != "missing", "a host always serves the sessions it created")
+            let health = try await a.health()
+            #expect(health["status"] == "degraded" && health["sync_stale"] == "true", "\(health)")
+            kill(pid, SIGCONT)
+            try await Self.eventually(a, "get \(foreign)") { $0 != "missing" }
+            #expect(try await a.health()["sync_stale"] == "false")
+        }
+    }
+
+    @Test func sessionctlShowsWhereEveryHostStands() async throws {
+        try await Self.withCluster { cluster in
+            let token = try await cluster.hosts[0].send("create judy")
+            for host in cluster.hosts { try await Self.eventually(host, "get \(token)") { $0 != "missing" } }
+            var hosts: [[String: Any]] = []
+            for _ in 0..<100 {
+                let result = try run(product("sessionctl"), [
+                    "sync", "--db", cluster.hosts[1].database, "--redis", cluster.redis.url, "--prefix", cluster.prefix, "--json",
+                ])
+                #expect(result.status == 0, "\(result)")
+                let report = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
+                hosts = report?["hosts"] as? [[String: Any]] ?? []
+                let file = report?["file"] as? [[String: Any]] ?? []
+                #expect(file.first?["name"] as? String == "b")
+                if hosts.count == 3, hosts.allSatisfy({ $0["entriesBehind"] as? Int == 0 }) { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(hosts.compactMap { $0["name"] as? String } == ["a", "b", "c"])
+            #expect(hosts.allSatisfy { $0["entriesBehind"] as? Int == 0 }, "\(hosts)")
+            #expect(Set(hosts.compactMap { $0["tag"] as? Int }).count == 3, "every host has a clock tag of its own")
+            let text = try run(product("sessionctl"), ["sync", "--db", cluster.hosts[1].database, "--redis", cluster.redis.url, "--prefix", cluster.prefix])
+            #expect(text.standardOutput.contains("entries behind"), "\(text)")
+        }
+    }
+
     @Test func aHostKilledMidStreamResumesFromItsCursor() async throws {
         try await Self.withCluster(["a", "b"]) { cluster in
             let (a, b) = (cluster.hosts[0], cluster.hosts[1])

@@ -66,7 +66,22 @@ struct SessionStoreFactoryTests {
         #expect(replicated.store is ReplicatedSessionStore)
         #expect(replicated.services.contains { $0 is RedisReplicator })
         #expect(replicated.summary.contains("env-test"))
+        #expect(!replicated.services.contains { $0 is SessionStreamFollower })
         try await replicated.store.close()
+
+        let shared = try SessionStoreFactory.make(environment: [
+            "SESSION_DB": directory.appendingPathComponent("s.sqlite").path, "SESSION_REPLICATE_TO": url,
+            "SESSION_KEY_PREFIX": prefix, "SESSION_REPLICA_NAME": "env-shared", "SESSION_SYNC": "true",
+            "SESSION_SYNC_WHEN_STALE": "refuse", "SESSION_SYNC_STALE_AFTER": "10s", "SESSION_REPLICA_WAIT": "0",
+        ])
+        #expect(shared.store is CachedSessionStore, "the cache stays in front, kept coherent by the stream")
+        let sharing = try #require(((shared.store as? CachedSessionStore)?.backing as? ReplicatedSessionStore)?.configuration)
+        #expect(sharing.sharing?.whenStale == .refuse)
+        #expect(sharing.sharing?.staleAfter == .seconds(10))
+        #expect(sharing.readThrough, "sharing reads through by default")
+        #expect(shared.services.contains { $0 is SessionStreamFollower })
+        #expect(shared.summary.contains("sharing"))
+        try await shared.store.close()
         try await RedisTestServer.deleteKeys(prefix: prefix)
     }
 
@@ -80,6 +95,11 @@ struct SessionStoreFactoryTests {
         (["SESSION_TTL": "0"], "at least 1 ms"),
         (["SESSION_DURABILITY": "paranoid"], "full or normal"),
         (["SESSION_SWEEP_INTERVAL": "often"], "SESSION_SWEEP_INTERVAL"),
+        (["SESSION_SYNC": "true"], "SESSION_REPLICATE_TO"),
+        (["SESSION_SYNC": "true", "SESSION_REPLICATE_TO": "redis://h", "SESSION_SYNC_WHEN_STALE": "panic"], "serve or refuse"),
+        (["SESSION_SYNC": "true", "SESSION_REPLICATE_TO": "redis://h", "SESSION_SYNC_STALE_AFTER": "later"], "SESSION_SYNC_STALE_AFTER"),
+        (["SESSION_SYNC": "true", "SESSION_REPLICATE_TO": "redis://h", "SESSION_SYNC_STREAM_LENGTH": "0"], "SESSION_SYNC_STREAM_LENGTH"),
+        (["SESSION_REPLICATE_TO": "redis://h", "SESSION_REPLICA_WAIT": "-1"], "SESSION_REPLICA_WAIT"),
     ])
     func badValuesAreExplained(_ environment: [String: String], _ mention: String) {
         #expect {

@@ -1,4 +1,5 @@
 import Foundation
+import LocalRedisServer
 import RedisSessions
 import SessionTestSupport
 import Sessions
@@ -240,5 +241,43 @@ struct SharingTests {
             for token in made.suffix(20) { #expect(try await b.store.load(token) != nil) }
             #expect(try await b.store.load(doomed.token) == nil, "the resync brought the deletion too")
         }
+    }
+}
+
+/// `WAIT`: a batch counts as sent only once the configured number of Redis replicas has it.
+@Suite("Replication waits for Redis replicas", .requiresRedis)
+struct ReplicaWaitTests {
+    @Test func aBatchCountsOnlyOnceEnoughReplicasHaveIt() async throws {
+        let primaryServer = try RedisServerProcess()
+        let replicaServer = try RedisServerProcess(arguments: ["--replicaof", "127.0.0.1", String(primaryServer.port)])
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteSessionStore(path: directory.appendingPathComponent("w.sqlite").path)
+        let client = try RedisClient(url: primaryServer.url)
+        defer { client.close() }
+        // Wait until the replica has attached and copied the primary.
+        for _ in 0..<200 {
+            let info = try await client.send(RedisCommand("INFO", "replication")).string ?? ""
+            if info.contains("state=online") { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let one = RedisReplicator(primary: store, client: client, configuration: .init(name: "one", waitForReplicas: 1))
+        _ = try await store.create(userID: "kim")
+        try await one.catchUp()
+        #expect(await one.currentStatus().backlog == 0)
+        let replica = try RedisClient(url: replicaServer.url)
+        defer { replica.close() }
+        #expect(try await replica.send(RedisCommand("GET", .string(RedisSessionKeys().replicationMarker("one")))).integer != nil)
+
+        let two = RedisReplicator(primary: store, client: client, configuration: .init(name: "two", waitForReplicas: 2, replicaTimeout: .milliseconds(100)))
+        await #expect {
+            try await two.catchUp()
+        } throws: { error in
+            (error as? SessionStoreError)?.message.contains("1 of the 2 Redis replicas") == true
+        }
+        _ = try await store.create(userID: "kim")
+        await #expect(throws: SessionStoreError.self) { try await two.catchUp() }
+        #expect(await two.currentStatus().backlog > 0, "what two replicas do not have yet stays in the outbox")
+        try await store.close()
     }
 }

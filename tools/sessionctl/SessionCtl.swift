@@ -19,7 +19,7 @@ struct SessionCtl: AsyncParsableCommand {
         subcommands: [
             StatsCommand.self, ListCommand.self, ShowCommand.self, RevokeCommand.self, PurgeCommand.self,
             VerifyCommand.self, ExportCommand.self, ImportCommand.self, MigrateCommand.self, CheckpointCommand.self,
-            VacuumCommand.self, ReencryptCommand.self, KeygenCommand.self, DemoCommand.self,
+            VacuumCommand.self, ReencryptCommand.self, KeygenCommand.self, SyncCommand.self, DemoCommand.self,
         ]
     )
 

@@ -24,6 +24,7 @@ import SQLiteSessions
 /// | `SESSION_SYNC_WHEN_STALE` | what a cut-off host does with sessions other hosts created: `serve` or `refuse` | `serve` |
 /// | `SESSION_SYNC_STREAM_LENGTH` | entries the change stream keeps; a host further behind copies everything again | 100000 |
 /// | `SESSION_TOMBSTONE_RETENTION` | how long a deleted session without an absolute deadline stays refused | 7d |
+/// | `SESSION_REPLICA_WAIT` | Redis replicas that must have each batch (`WAIT`) before it counts as sent | 0 |
 /// | `SESSION_REPLICA_SHUTDOWN_DEADLINE` | how long a graceful shutdown may spend sending committed changes to Redis | 5s |
 /// | `SESSION_ENCRYPTION_KEYS` | `id:base64key,…`: seal session data and messages with AES-256-GCM; the first key is current (`sessionctl keygen` makes one) | off |
 /// | `SESSION_MAX_PER_USER` | the most live sessions per user; one more evicts one | no limit |
@@ -103,6 +104,13 @@ public enum SessionStoreFactory {
             try DurationText.parse(text, name: "SESSION_REPLICA_SHUTDOWN_DEADLINE")
         }
         let cached = try flag(variables, "SESSION_CACHE", default: true)
+        var replicaWait = 0
+        if let text = variables["SESSION_REPLICA_WAIT"] {
+            guard let replicas = Int(text.trimmingCharacters(in: .whitespaces)), (0...16).contains(replicas) else {
+                throw SessionStoreError(.configurationError, "SESSION_REPLICA_WAIT=\"\(text.prefix(40))\" must be a number of replicas from 0 to 16")
+            }
+            replicaWait = replicas
+        }
 
         let primary = try SQLiteSessionStore(path: path, policy: policy, configuration: .init(durability: durability))
         var store: any SessionStore = primary
@@ -114,6 +122,7 @@ public enum SessionStoreFactory {
             let name = variables["SESSION_REPLICA_NAME"] ?? ProcessInfo.processInfo.hostName
             var replication = RedisReplicator.Configuration(name: name, keys: RedisSessionKeys(prefix: prefix))
             if let deadline = shutdownDeadline { replication.shutdownDeadline = deadline }
+            replication.waitForReplicas = replicaWait
             let replicated = ReplicatedSessionStore(
                 primary: primary,
                 client: client,

@@ -200,33 +200,52 @@ public final class SessionStreamFollower: Service, Sendable {
     /// logged and retried with backoff; they never end the service.
     public func run() async throws {
         await cancelWhenGracefulShutdown { [self] in
-            var failures = 0
-            var wasStale = false
-            while !Task.isCancelled {
-                do {
-                    _ = try await followOnce(block: configuration.block)
-                    failures = 0
-                } catch is CancellationError {
-                    return
-                } catch {
-                    if Task.isCancelled { return }
-                    failures += 1
-                    record(error)
-                    let delay = min(configuration.maxRetryDelay, configuration.retryDelay * (1 << min(failures - 1, 20)))
-                    try? await Task.sleep(for: delay)
-                }
-                let stale = isStale
-                if stale != wasStale {
-                    wasStale = stale
-                    metrics.stale.record(stale ? 1 : 0)
-                    configuration.logger.log(
-                        level: stale ? .warning : .notice,
-                        stale ? "cut off from the shared change stream for longer than the stale bound" : "the shared change stream answers again",
-                        metadata: ["replica": "\(configuration.name)", "stale_after": "\(configuration.staleAfter)"]
-                    )
-                    hints.notify(.reset)
-                }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.follow() }
+                group.addTask { await self.watchStaleness() }
+                await group.next()
+                group.cancelAll()
             }
+        }
+    }
+
+    private func follow() async {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                _ = try await followOnce(block: configuration.block)
+                failures = 0
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                failures += 1
+                record(error)
+                let delay = min(configuration.maxRetryDelay, configuration.retryDelay * (1 << min(failures - 1, 20)))
+                try? await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    /// Notices when this host becomes cut off, or joins again, even while a read hangs on a
+    /// frozen server: the cache in front forgets everything then, so a store that refuses
+    /// other hosts' sessions while cut off is asked again.
+    private func watchStaleness() async {
+        var wasStale = false
+        let tick = min(.milliseconds(250), configuration.staleAfter / 4)
+        while !Task.isCancelled {
+            let stale = isStale
+            if stale != wasStale {
+                wasStale = stale
+                metrics.stale.record(stale ? 1 : 0)
+                configuration.logger.log(
+                    level: stale ? .warning : .notice,
+                    stale ? "cut off from the shared change stream for longer than the stale bound" : "the shared change stream answers again",
+                    metadata: ["replica": "\(configuration.name)", "stale_after": "\(configuration.staleAfter)"]
+                )
+                hints.notify(.reset)
+            }
+            do { try await Task.sleep(for: tick) } catch { return }
         }
     }
 
