@@ -16,10 +16,13 @@ extension SQLiteSessionStore {
 
     /// Registers or moves the replication cursor `name`. While it exists, change-log entries after
     /// it are kept, however old.
+    ///
+    /// The move is committed without an fsync: a power cut may take the cursor back, and the
+    /// changes after it are sent again, which is harmless.
     public func setReplicationCursor(_ name: String, to sequence: Int64) async throws {
         try checkOpen()
         let policy = self.policy
-        try await writer.write { connection throws(SessionStoreError) in
+        try await writer.writeInBackground { connection throws(SessionStoreError) in
             let statement = try connection.cachedStatement("""
                 INSERT INTO replication_cursors (name, seq, updated_at) VALUES (?1, ?2, ?3)
                 ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at

@@ -151,11 +151,15 @@ extension SQLiteSessionStore {
     /// - Parameters:
     ///   - origin: The change-log origin to log these changes under.
     ///   - position: The stream cursor to store in the same transaction, if any.
+    ///   - durable: Commit with the store's durability (a write of this host's own that it
+    ///     acknowledges); false commits without an fsync, for changes that are read again
+    ///     from the stream should a power cut undo them (the position goes back with them).
     /// - Returns: What happened to each change, in order.
     package func applyShared(
         _ changes: [SharedChange],
         origin: Int64,
-        position: (name: String, position: StreamPosition)? = nil
+        position: (name: String, position: StreamPosition)? = nil,
+        durable: Bool = true
     ) async throws -> [SharedOutcome] {
         try checkOpen()
         for change in changes {
@@ -168,7 +172,7 @@ extension SQLiteSessionStore {
             keeping: policy.maxMessagesPerSession
         )
         let (policy, clock) = (self.policy, self.clock)
-        return try await writer.write { connection throws(SessionStoreError) in
+        let body: @Sendable (SQLiteConnection) throws(SessionStoreError) -> [SharedOutcome] = { connection throws(SessionStoreError) in
             let now = policy.now
             var outcomes: [SharedOutcome] = []
             outcomes.reserveCapacity(changes.count)
@@ -180,6 +184,7 @@ extension SQLiteSessionStore {
             }
             return outcomes
         }
+        return durable ? try await writer.write(body) : try await writer.writeInBackground(body)
     }
 }
 

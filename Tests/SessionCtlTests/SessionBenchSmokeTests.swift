@@ -27,6 +27,10 @@ struct SessionBenchSmokeTests {
         "create|redis aof=always|1|-", "create|redis aof=always|64|-", "load|redis aof=always|1|-", "load|redis aof=always|64|-",
         "create|redis aof=everysec|1|-", "create|redis aof=everysec|64|-", "load|redis aof=everysec|1|-", "load|redis aof=everysec|64|-",
         "replication lag|sqlite→redis|8|-", "replication catch-up|sqlite→redis|1|-",
+        "revocation across hosts|sqlite+redis stream|1|-", "update across hosts|sqlite+redis stream|1|-",
+        "host load hit|cached, stream off|1|-", "host load hit|cached, stream on|1|-",
+        "host create|replication alone|64|full", "host create|stream on|64|full",
+        "catch-up after an outage|sqlite+redis stream|1|-", "converged after a Redis outage|sqlite+redis stream|2|-",
         "scaling 2k load miss|sqlite|1|-", "scaling 2k load hit|cached|1|-", "scaling 2k create|sqlite|64|full",
         "scaling 20k load miss|sqlite|1|-", "scaling 20k load hit|cached|1|-", "scaling 20k create|sqlite|64|full",
         "open + first load|cached|1|-",
@@ -56,7 +60,7 @@ struct SessionBenchSmokeTests {
             #expect((row["operations"] as? Int ?? 0) > 0, "\(row["workload"] ?? "") \(row["store"] ?? "") ran no operations")
         }
         let goals = try #require(object["goals"] as? [[String: Any]])
-        #expect(goals.count == 31)
+        #expect(goals.count == 36)
         for goal in goals {
             // The Fluent peer is a package of its own, built only by a full run.
             if (goal["goal"] as? String)?.contains("Fluent") == true { continue }

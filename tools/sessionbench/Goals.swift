@@ -131,6 +131,27 @@ enum Goals {
             compared("http cart update", ours: ours, peer: "vapor + fluent sqlite", peerName: fluent, "HTTP cart update (\(ours)), .full ≥ 10× \(fluent)", atLeast: 10)
             compared("http login", ours: ours, peer: "vapor + fluent sqlite", peerName: fluent, "HTTP login (\(ours)), .full ≥ 10× \(fluent)", atLeast: 10)
         }
+        let sharing = "sqlite+redis stream"
+        add("revocation refused by another host: p50 ≤ 5 ms, p99 ≤ 50 ms", row("revocation across hosts", sharing, 1)) { revocation in
+            (String(format: "p50 %.2f ms, p99 %.2f ms", revocation.p50Microseconds / 1000, revocation.p99Microseconds / 1000),
+             revocation.p50Microseconds <= 5000 && revocation.p99Microseconds <= 50_000)
+        }
+        add("update served by another host: p99 ≤ 100 ms", row("update across hosts", sharing, 1)) { update in
+            (String(format: "p99 %.2f ms", update.p99Microseconds / 1000), update.p99Microseconds <= 100_000)
+        }
+        add("cached load hit with the stream on ≥ 0.95× without", row("host load hit", "cached, stream on", 1)) { on in
+            guard let off = row("host load hit", "cached, stream off", 1) else { return ("the row without not run", nil) }
+            let value = on.opsPerSecond / off.opsPerSecond
+            return (String(format: "%@ = %@ vs %@", ratio(value), rate(on.opsPerSecond), rate(off.opsPerSecond)), value >= 0.95)
+        }
+        add("create, 64 concurrent, .full, stream on ≥ 0.8× replication alone", row("host create", "stream on", 64, "full")) { on in
+            guard let alone = row("host create", "replication alone", 64, "full") else { return ("replication alone not run", nil) }
+            let value = on.opsPerSecond / alone.opsPerSecond
+            return (String(format: "%@ = %@ vs %@", ratio(value), rate(on.opsPerSecond), rate(alone.opsPerSecond)), value >= 0.8)
+        }
+        add("after a Redis outage under load, converged ≤ 2 s after Redis is back", row("converged after a Redis outage", sharing, 2)) { outage in
+            (String(format: "%.2f s", outage.seconds), outage.seconds <= 2)
+        }
         add("memory per cached session ≤ 2× payload bytes (+ fixed overhead)", results.first { $0.extra["slope"] != nil }) { memory in
             let slope = memory.extra["slope"] ?? .nan
             let fixed = memory.extra["fixed"] ?? .nan

@@ -25,7 +25,7 @@ struct SessionBench: AsyncParsableCommand {
     @Option(help: "Sessions in the prefilled stores.")
     var sessions: Int?
 
-    @Option(help: "Run only workloads whose name contains this text (create, load hit, load miss, raw, update, delete, purge, revoke, sliding, memory, encrypt, message, scaling, open, naive, limits, redis, replication, http, instrumentation).")
+    @Option(help: "Run only workloads whose name contains this text (create, load hit, load miss, raw, update, delete, purge, revoke, sliding, memory, encrypt, message, scaling, open, naive, limits, redis, replication, hosts, http, instrumentation).")
     var only: String?
 
     @Option(help: "Also write the results and goals as JSON to this file.")
@@ -51,6 +51,7 @@ struct SessionBench: AsyncParsableCommand {
         try await PolicyWorkloads(options: options).run(into: &results)
         try await PeerWorkloads(options: options).run(into: &results)
         try await RedisWorkloads(options: options).run(into: &results)
+        try await SharingWorkloads(options: options).run(into: &results)
         try await ScaleWorkloads(options: options).run(into: &results)
         try await HTTPWorkloads(options: options).run(into: &results)
         try await InstrumentationWorkloads(options: options).run(into: &results)

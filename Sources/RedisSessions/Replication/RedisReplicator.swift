@@ -626,7 +626,7 @@ public final class RedisReplicator: Service, Sendable {
             }
         }
         guard !repairs.isEmpty else { return }
-        _ = try await primary.applyShared(repairs, origin: primary.sharedOrigin)
+        _ = try await primary.applyShared(repairs, origin: primary.sharedOrigin, durable: false)
         for case .remove(let hash, _, _, _) in repairs { hints.notify(.revoked(hash)) }
         hints.notify(.changed)
     }

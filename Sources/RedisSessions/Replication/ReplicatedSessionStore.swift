@@ -184,7 +184,7 @@ public final class ReplicatedSessionStore: SessionStore {
             let shared = try? SessionRecord.shared(text),
             !shared.session.isExpired(at: policy.now)
         else { return false }
-        let outcome = try await primary.applyShared([.put(shared, replacing: nil)], origin: primary.sharedOrigin)
+        let outcome = try await primary.applyShared([.put(shared, replacing: nil)], origin: primary.sharedOrigin, durable: false)
         return outcome.first != .refused
     }
 
@@ -381,7 +381,7 @@ public final class ReplicatedSessionStore: SessionStore {
             return outcome.first == .refused ? .gone : .written
         case .conflict(let text):
             if let text, let later = try? SessionRecord.shared(text) {
-                _ = try await primary.applyShared([.put(later, replacing: nil)], origin: primary.sharedOrigin)
+                _ = try await primary.applyShared([.put(later, replacing: nil)], origin: primary.sharedOrigin, durable: false)
                 hints.notify(.changed)
             }
             return .conflict

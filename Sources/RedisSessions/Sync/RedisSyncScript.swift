@@ -24,8 +24,9 @@
 ///   sharing) keeps no tombstones.
 ///
 /// Every entry that changed something is appended to the stream (`XADD … MAXLEN ~ cap`) with a
-/// sequence number from one counter, so a host that finds a gap knows it missed entries. The
-/// batch's replication marker is set in the same step.
+/// sequence number from one counter, so a host that finds a gap knows it missed entries, and
+/// the writing host's name; a `put` written by compare-and-set is flagged `cas`. The batch's
+/// replication marker is set in the same step.
 ///
 /// KEYS: stream, sequence counter, replication marker. ARGV: key prefix, origin host name,
 /// marker value (empty for none), stream cap (0: publish nothing), now (ms), messages kept per
@@ -55,10 +56,10 @@ enum RedisSyncScript {
           if clock(new) ~= clock(old) then return clock(new) > clock(old) end
           return (tonumber(new['last_seen_at']) or 0) > (tonumber(old['last_seen_at']) or 0)
         end
-        local function publish(op, h, u, a, b, id)
+        local function publish(op, h, u, a, b, id, flag)
           if cap <= 0 then return end
           local q = redis.call('INCR', KEYS[2])
-          redis.call('XADD', KEYS[1], 'MAXLEN', '~', cap, '*', 'q', q, 'op', op, 'h', h, 'u', u, 'a', a, 'b', b, 'i', id, 'o', origin)
+          redis.call('XADD', KEYS[1], 'MAXLEN', '~', cap, '*', 'q', q, 'op', op, 'h', h, 'u', u, 'a', a, 'b', b, 'i', id, 'f', flag or '', 'o', origin)
         end
         local function tomb_until(record)
           local absolute = record and tonumber(record['absolute_expires_at'])
@@ -124,7 +125,7 @@ enum RedisSyncScript {
             if at == -1 or at < tonumber(pxat) then redis.call('PEXPIREAT', set, pxat) end
           end
           if redis.call('EXISTS', P .. 'messages:' .. h) == 1 then redis.call('PEXPIREAT', P .. 'messages:' .. h, pxat) end
-          publish('put', h, u, text, prev, '')
+          publish('put', h, u, text, prev, '', cas ~= '' and 'cas' or '')
           if overwrote then return {'overwrote', overwrote} end
           return {'applied'}
         end

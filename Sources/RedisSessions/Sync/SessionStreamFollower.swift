@@ -77,7 +77,7 @@ public final class SessionStreamFollower: Service, Sendable {
         /// How far behind the newest entry this host was when it last read: the time between
         /// that entry's creation in Redis and now, as far as the entries read tell.
         public var lag: Duration?
-        /// Entries applied since start, this host's own included.
+        /// Other hosts' entries applied since start.
         public var applied: Int
         /// Full copies from Redis (after a gap, or at the first start).
         public var resyncs: Int
@@ -109,6 +109,8 @@ public final class SessionStreamFollower: Service, Sendable {
         var lastError: String?
         var registered = false
         var lastPublished: ContinuousClock.Instant?
+        /// When the position was last written to the file.
+        var lastStored: ContinuousClock.Instant?
     }
 
     private struct Metrics: Sendable {
@@ -302,15 +304,28 @@ public final class SessionStreamFollower: Service, Sendable {
     private func apply(_ entries: [StreamEntry], through end: StreamPosition) async throws {
         // Memory refuses a dead token before the file knows: the cache holds a tombstone, and
         // nothing can bring the session back.
-        for entry in entries {
-            if case .remove(let hash, _, _, _) = entry.change { hints.notify(.revoked(hash)) }
+        for entry in entries where entry.origin != configuration.name {
+            if let hash = entry.removedToken { hints.notify(.revoked(hash)) }
         }
-        let outcomes = try await primary.applyShared(entries.map(\.change), origin: primary.sharedOrigin, position: (cursorName, end))
-        hints.notify(.changed)
+        let applying = try await changesToApply(entries)
+        let outcomes: [SharedOutcome]
+        if applying.isEmpty {
+            outcomes = []
+            // Only this host's own entries: the position is stored now and then, not per batch.
+            if state.withLock({ state in state.lastStored.map { ContinuousClock.now - $0 >= .seconds(1) } ?? true }) {
+                _ = try await primary.applyShared([], origin: primary.sharedOrigin, position: (cursorName, end), durable: false)
+                state.withLock { $0.lastStored = .now }
+            }
+        } else {
+            // Not fsynced: a power cut takes the position back with the changes, and both are read again.
+            outcomes = try await primary.applyShared(applying.map(\.change), origin: primary.sharedOrigin, position: (cursorName, end), durable: false)
+            state.withLock { $0.lastStored = .now }
+            hints.notify(.changed)
+        }
         var overwritten = 0
         var republished: [SyncEntry] = []
         let retention = primary.sharing.retention ?? SharingSettings.defaultRetention
-        for (entry, outcome) in zip(entries, outcomes) {
+        for (entry, outcome) in zip(applying, outcomes) {
             switch outcome {
             case .overwroteLocalChange:
                 overwritten += 1
@@ -340,16 +355,38 @@ public final class SessionStreamFollower: Service, Sendable {
             try await republish(republished)
         }
         let now = SystemSessionClock().now
-        metrics.applied.increment(by: entries.count)
+        metrics.applied.increment(by: applying.count)
         if overwritten > 0 { metrics.overwritten.increment(by: overwritten) }
         let newest = Self.milliseconds(ofID: end.id)
         if let newest { metrics.lag.recordMilliseconds(max(0, now.millisecondsSince1970 - newest)) }
         state.withLock { state in
             state.position = end
-            state.applied += entries.count
+            state.applied += applying.count
             state.overwritten += overwritten
             state.refused += republished.count
             state.lastEntryMilliseconds = newest
+        }
+    }
+
+    /// The entries this host must apply, decoded: every other host's, and of its own only a
+    /// session state it wrote to Redis by compare-and-set and its file does not hold yet (the
+    /// process stopped in between).
+    private func changesToApply(_ entries: [StreamEntry]) async throws -> [(origin: String, change: SharedChange)] {
+        var decoded: [(origin: String, change: SharedChange)] = []
+        var own: [SQLiteSessionStore.StoredSessionKey] = []
+        for entry in entries where entry.origin != configuration.name || entry.isCompareAndSet {
+            let change = try entry.change()
+            if entry.origin == configuration.name, case .put(let shared, _) = change {
+                own.append(.init(tokenHash: shared.session.tokenHash, id: shared.session.id))
+            }
+            decoded.append((entry.origin, change))
+        }
+        guard !own.isEmpty else { return decoded }
+        let local = try await primary.sharedSessions(own)
+        return decoded.filter { entry in
+            guard entry.origin == configuration.name else { return true }
+            guard case .put(let shared, _) = entry.change, let held = local[shared.session.tokenHash] else { return false }
+            return shared.supersedes(held)
         }
     }
 
@@ -372,7 +409,7 @@ public final class SessionStreamFollower: Service, Sendable {
                 dead[hash] = SessionInstant(millisecondsSince1970: until)
                 changes.append(.remove(hash, sessionID: nil, kind: .deleted, until: SessionInstant(millisecondsSince1970: until)))
             }
-            _ = try await primary.applyShared(changes, origin: primary.sharedOrigin)
+            _ = try await primary.applyShared(changes, origin: primary.sharedOrigin, durable: false)
         }
         try await client.scanKeys(matching: RedisSessionKeys.pattern(keys.userRevokedPrefix)) { names in
             let replies = try await client.pipeline(names.flatMap { [RedisCommand("GET", .string($0)), RedisCommand("PEXPIRETIME", .string($0))] })
@@ -384,7 +421,7 @@ public final class SessionStreamFollower: Service, Sendable {
                     before: SessionInstant(millisecondsSince1970: point), until: SessionInstant(millisecondsSince1970: until)
                 ))
             }
-            _ = try await primary.applyShared(changes, origin: primary.sharedOrigin)
+            _ = try await primary.applyShared(changes, origin: primary.sharedOrigin, durable: false)
         }
         try await client.scanKeys(matching: keys.sessionPattern) { names in
             let values = try await client.send(RedisCommand("MGET", names.map { .string($0) })).elements ?? []
@@ -394,7 +431,7 @@ public final class SessionStreamFollower: Service, Sendable {
                 ids[shared.session.tokenHash] = shared.session.id
                 changes.append(.put(shared, replacing: nil))
             }
-            _ = try await primary.applyShared(changes, origin: primary.sharedOrigin)
+            _ = try await primary.applyShared(changes, origin: primary.sharedOrigin, durable: false)
         }
         try await client.scanKeys(matching: RedisSessionKeys.pattern(keys.messagesPrefix)) { names in
             let replies = try await client.pipeline(names.map { RedisCommand("LRANGE", .string($0), 0, -1) })
@@ -407,7 +444,7 @@ public final class SessionStreamFollower: Service, Sendable {
                     }
                 }
             }
-            _ = try await primary.applyShared(changes, origin: primary.sharedOrigin)
+            _ = try await primary.applyShared(changes, origin: primary.sharedOrigin, durable: false)
         }
         // A tombstone names a hash, not a row: find this file's copies of dead sessions by walking it.
         var cursor: Int64 = 0
@@ -417,10 +454,10 @@ public final class SessionStreamFollower: Service, Sendable {
             let ended: [SharedChange] = page.compactMap { shared in
                 dead[shared.session.tokenHash].map { .remove(shared.session.tokenHash, sessionID: shared.session.id, kind: .deleted, until: $0) }
             }
-            if !ended.isEmpty { _ = try await primary.applyShared(ended, origin: primary.sharedOrigin) }
+            if !ended.isEmpty { _ = try await primary.applyShared(ended, origin: primary.sharedOrigin, durable: false) }
             cursor = last.session.id
         }
-        _ = try await primary.applyShared([], origin: primary.sharedOrigin, position: (cursorName, end))
+        _ = try await primary.applyShared([], origin: primary.sharedOrigin, position: (cursorName, end), durable: false)
         state.withLock { state in
             state.position = end
             state.resyncs += 1

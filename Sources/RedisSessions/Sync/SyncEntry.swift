@@ -75,7 +75,8 @@ enum SyncResult: Sendable, Equatable {
     }
 }
 
-/// One entry of the shared change stream, as a host reads it.
+/// One entry of the shared change stream, as a host reads it. Its change is decoded only when
+/// asked for (``change()``): a host reads its own entries back and skips nearly all of them.
 struct StreamEntry: Sendable {
     /// The Redis stream id.
     var id: String
@@ -83,8 +84,10 @@ struct StreamEntry: Sendable {
     var sequence: Int64
     /// The host that made the change.
     var origin: String
-    /// The change, as this host applies it.
-    var change: SharedChange
+    /// A session state that its host wrote to Redis by compare-and-set before its own file: the
+    /// one kind of its own entry a host may not hold yet (it stopped in between).
+    var isCompareAndSet: Bool
+    private var fields: [String: String]
 
     /// Parses one `[id, [field, value, ...]]` element of an `XREAD` or `XRANGE` reply.
     ///
@@ -103,6 +106,22 @@ struct StreamEntry: Sendable {
                 if let key = flat[index].string { fields[key] = flat[index + 1].string }
             }
         }
+        guard let sequence = fields["q"].flatMap({ Int64($0) }) else {
+            throw SessionStoreError(.protocolError, "stream entry \(id) has no sequence number")
+        }
+        self.id = id
+        self.sequence = sequence
+        self.origin = fields["o"] ?? ""
+        self.isCompareAndSet = fields["f"] == "cas"
+        self.fields = fields
+    }
+
+    /// The change, as this host applies it.
+    ///
+    /// - Throws: ``Sessions/SessionStoreError/Code/protocolError`` for an entry that no sync
+    ///   script wrote, ``Sessions/SessionStoreError/Code/corruptDatabase`` for a record that
+    ///   describes no session.
+    func change() throws(SessionStoreError) -> SharedChange {
         func field(_ name: String) throws(SessionStoreError) -> String {
             guard let value = fields[name] else { throw SessionStoreError(.protocolError, "stream entry \(id) has no field \"\(name)\"") }
             return value
@@ -115,28 +134,24 @@ struct StreamEntry: Sendable {
             guard let value = Int64(text) else { throw SessionStoreError(.protocolError, "stream entry \(id) has a time that is not a number") }
             return SessionInstant(millisecondsSince1970: value)
         }
-        guard let sequence = Int64(try field("q")) else {
-            throw SessionStoreError(.protocolError, "stream entry \(id) has no sequence number")
-        }
-        self.id = id
-        self.sequence = sequence
-        self.origin = fields["o"] ?? ""
         switch try field("op") {
         case "put":
             let previous = try field("b")
-            change = .put(try SessionRecord.shared(try field("a")), replacing: previous.isEmpty ? nil : try hash(previous))
+            return .put(try SessionRecord.shared(try field("a")), replacing: previous.isEmpty ? nil : try hash(previous))
         case "del":
             let kind = SessionChange.Kind(rawValue: try field("b")).flatMap { [.deleted, .revoked, .rotatedOut, .evicted].contains($0) ? $0 : nil }
-            change = .remove(
-                try hash(try field("h")), sessionID: fields["i"].flatMap { Int64($0) },
-                kind: kind ?? .deleted, until: try instant(try field("a"))
-            )
+            return .remove(try hash(try field("h")), sessionID: fields["i"].flatMap { Int64($0) }, kind: kind ?? .deleted, until: try instant(try field("a")))
         case "user":
-            change = .revokeUser(try field("u"), before: try instant(try field("a")), until: try instant(try field("b")))
+            return .revokeUser(try field("u"), before: try instant(try field("a")), until: try instant(try field("b")))
         case "msg":
-            change = .message(try hash(try field("h")), sessionID: fields["i"].flatMap { Int64($0) }, try RedisStoredMessage.decode(try field("a")).stored())
+            return .message(try hash(try field("h")), sessionID: fields["i"].flatMap { Int64($0) }, try RedisStoredMessage.decode(try field("a")).stored())
         case let other:
             throw SessionStoreError(.protocolError, "stream entry \(id) has unknown operation \"\(other)\"")
         }
+    }
+
+    /// For a removal: the token it ends, without decoding anything else.
+    var removedToken: TokenHash? {
+        fields["op"] == "del" ? fields["h"].flatMap { TokenHash(hex: $0) } : nil
     }
 }
