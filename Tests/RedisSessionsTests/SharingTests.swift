@@ -178,6 +178,18 @@ struct SharingTests {
         }
     }
 
+    @Test func aLogoutOnAHostTheSessionHadNotReachedYetStillEndsIt() async throws {
+        try await Self.withHosts(["a", "b"]) { hosts, _ in
+            let (a, b) = (hosts[0], hosts[1])
+            let login = try await b.store.create(userID: "lena")
+            try await b.send()
+            // A has not read the stream yet; the logout finds the session in Redis.
+            #expect(try await a.store.delete(login.token))
+            try await Self.exchange(hosts)
+            for host in hosts { #expect(try await host.store.load(login.token) == nil, "\(host.name) refuses it") }
+        }
+    }
+
     @Test func logOutEverywhereReachesSessionsMadeOnOtherHosts() async throws {
         try await Self.withHosts(["a", "b", "c"]) { hosts, _ in
             var tokens: [SessionToken] = []

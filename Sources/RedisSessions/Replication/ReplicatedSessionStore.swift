@@ -305,7 +305,12 @@ public final class ReplicatedSessionStore: SessionStore {
     }
 
     public func delete(_ token: SessionToken) async throws -> Bool {
-        let local = try await afterwardsWaking { try await primary.delete(token) }
+        var local = try await afterwardsWaking { try await primary.delete(token) }
+        if !local, configuration.sharing != nil, try await adopt(token.hash) {
+            // Made on another host moments ago and not here yet: end it here too, so the
+            // tombstone goes out and the copy on its way is refused when it arrives.
+            local = try await afterwardsWaking { try await primary.delete(token) }
+        }
         guard configuration.readThrough, configuration.sharing == nil else { return local }
         let remote = await bestEffort("deleting a session in Redis", { try await redis.delete(token) }) ?? false
         return local || remote
@@ -324,7 +329,10 @@ public final class ReplicatedSessionStore: SessionStore {
     }
 
     public func revokeSession(_ hash: TokenHash, ofUser userID: String) async throws -> Bool {
-        let local = try await afterwardsWaking { try await primary.revokeSession(hash, ofUser: userID) }
+        var local = try await afterwardsWaking { try await primary.revokeSession(hash, ofUser: userID) }
+        if !local, configuration.sharing != nil, try await adopt(hash) {
+            local = try await afterwardsWaking { try await primary.revokeSession(hash, ofUser: userID) }
+        }
         guard configuration.readThrough, configuration.sharing == nil else { return local }
         let remote = await bestEffort("revoking a session in Redis", { try await redis.revokeSession(hash, ofUser: userID) }) ?? false
         return local || remote
