@@ -86,23 +86,74 @@ extension SQLiteSessionStore {
         }
     }
 
-    /// Every revocation point kept now.
-    package func userRevocations() async throws -> [(userID: String, before: SessionInstant, until: SessionInstant)] {
+    /// Every revocation point kept now (`before` is a clock reading).
+    package func userRevocations() async throws -> [(userID: String, before: Int64, until: SessionInstant)] {
         try checkOpen()
         let now = policy.now
         return try await read { connection throws(SessionStoreError) in
             let statement = try connection.cachedStatement("SELECT user_id, revoked_before, until FROM user_revocations WHERE until > ?1")
             defer { statement.reset() }
             statement.bind(now.millisecondsSince1970, at: 1)
-            var found: [(userID: String, before: SessionInstant, until: SessionInstant)] = []
+            var found: [(userID: String, before: Int64, until: SessionInstant)] = []
             while try statement.step("listing revocations") {
-                found.append((
-                    statement.string(0),
-                    SessionInstant(millisecondsSince1970: statement.int64(1)),
-                    SessionInstant(millisecondsSince1970: statement.int64(2))
-                ))
+                found.append((statement.string(0), statement.int64(1), SessionInstant(millisecondsSince1970: statement.int64(2))))
             }
             return found
+        }
+    }
+
+    /// The revocation points kept now for these users, by user.
+    package func revocationPoints(_ users: [String]) async throws -> [String: (before: Int64, until: SessionInstant)] {
+        try checkOpen()
+        let now = policy.now
+        return try await read { connection throws(SessionStoreError) in
+            let statement = try connection.cachedStatement("SELECT revoked_before, until FROM user_revocations WHERE user_id = ?1 AND until > ?2")
+            var found: [String: (before: Int64, until: SessionInstant)] = [:]
+            for user in users {
+                defer { statement.reset() }
+                statement.bind(user, at: 1)
+                statement.bind(now.millisecondsSince1970, at: 2)
+                if try statement.step("reading a revocation") {
+                    found[user] = (statement.int64(0), SessionInstant(millisecondsSince1970: statement.int64(1)))
+                }
+            }
+            return found
+        }
+    }
+
+    /// Remembers that the token with this hash must never work here, though this file holds no
+    /// session for it (it was made on another host and has not arrived), and logs the deletion
+    /// so the replicator tells Redis and the other hosts.
+    package func recordDeletion(of hash: TokenHash, sessionID: Int64?, until: SessionInstant) async throws {
+        try checkOpen()
+        let (policy, origin) = (self.policy, self.origin)
+        try await writer.write { connection throws(SessionStoreError) in
+            let now = policy.now
+            try connection.recordTombstone(hash, id: sessionID, kind: .deleted, until: until)
+            try connection.logChange(.deleted, sessionID: sessionID, tokenHash: hash, userID: nil, at: now, origin: origin)
+        }
+    }
+
+    /// The clock tag this file keeps for host `name`, if any.
+    package func hostTag(_ name: String) async throws -> Int64? {
+        try checkOpen()
+        return try await read { connection throws(SessionStoreError) in
+            let statement = try connection.cachedStatement("SELECT tag FROM host_tags WHERE name = ?1")
+            defer { statement.reset() }
+            statement.bind(name, at: 1)
+            return try statement.step("reading a host tag") ? statement.int64(0) : nil
+        }
+    }
+
+    /// Keeps the clock tag of host `name`, for starts while the registry in Redis is out of reach.
+    package func setHostTag(_ tag: Int64, for name: String) async throws {
+        try checkOpen()
+        try await writer.writeInBackground { connection throws(SessionStoreError) in
+            let statement = try connection.cachedStatement("INSERT INTO host_tags (name, tag) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET tag = excluded.tag")
+            defer { statement.reset() }
+            statement.bind(name, at: 1)
+            statement.bind(tag, at: 2)
+            try statement.run("keeping a host tag")
         }
     }
 
@@ -260,10 +311,12 @@ extension SQLiteConnection {
     ) throws(SessionStoreError) -> SharedOutcome {
         let session = incoming.session
         if try isRevoked(session, at: now) { return .refused }
+        // A rotation of a token deleted here: the logout happened, whatever the order of arrival.
+        if let previous, let kind = try tombstone(of: previous, at: now), kind != .rotatedOut { return .refused }
         let local = try sharedSession(hash: session.tokenHash, id: session.id)
         if let previous, previous != session.tokenHash {
             let old = try sharedSession(hash: previous, id: session.id)
-            try recordTombstone(previous, id: old?.session.id ?? session.id, until: SharingSettings.tombstoneUntil(old?.session ?? session, deletedAt: now, retention: context.retention))
+            try recordTombstone(previous, id: old?.session.id ?? session.id, kind: .rotatedOut, until: SharingSettings.tombstoneUntil(old?.session ?? session, deletedAt: now, retention: context.retention))
             if let old {
                 if local == nil {
                     // The row takes the new token and keeps its id, and with it its message log.
@@ -306,7 +359,7 @@ extension SQLiteConnection {
         now: SessionInstant
     ) throws(SessionStoreError) -> SharedOutcome {
         let local = try sharedSession(hash: hash, id: id)
-        try recordTombstone(hash, id: local?.session.id ?? id, until: max(until, now))
+        try recordTombstone(hash, id: local?.session.id ?? id, kind: kind, until: max(until, now))
         guard let local else { return .unchanged }
         try deleteSession(id: local.session.id)
         try logChange(kind, sessionID: local.session.id, tokenHash: hash, userID: local.session.userID, at: now, origin: context.origin)
@@ -315,7 +368,7 @@ extension SQLiteConnection {
 
     private func applyRevocation(
         ofUser userID: String,
-        before: SessionInstant,
+        before: Int64,
         until: SessionInstant,
         _ context: SharedApply,
         now: SessionInstant
@@ -323,11 +376,11 @@ extension SQLiteConnection {
         let known = try revocationPoint(ofUser: userID, at: now)
         try recordRevocation(ofUser: userID, before: before, until: until)
         let statement = try cachedStatement("""
-            DELETE FROM sessions WHERE user_id = ?1 AND created_at < ?2 \
+            DELETE FROM sessions WHERE user_id = ?1 AND \(SessionSQL.createdBeforeSQL) \
             RETURNING id, token_hash, expires_at, absolute_expires_at
             """)
         statement.bind(userID, at: 1)
-        statement.bind(before.millisecondsSince1970, at: 2)
+        statement.bind(before, at: 2)
         var removed: [(id: Int64, hash: TokenHash, until: SessionInstant)] = []
         do {
             defer { statement.reset() }
@@ -340,10 +393,10 @@ extension SQLiteConnection {
         }
         for row in removed {
             try logChange(.revoked, sessionID: row.id, tokenHash: row.hash, userID: userID, at: now, origin: context.origin)
-            try recordTombstone(row.hash, id: row.id, until: max(row.until, now))
+            try recordTombstone(row.hash, id: row.id, kind: .revoked, until: max(row.until, now))
         }
         guard !removed.isEmpty || (known.map { $0 < before } ?? true) else { return .unchanged }
-        try logChange(.userRevoked, sessionID: nil, tokenHash: .none, userID: userID, at: before, origin: context.origin)
+        try logChange(.userRevoked, sessionID: nil, tokenHash: .none, userID: userID, at: now, origin: context.origin)
         return .applied
     }
 }

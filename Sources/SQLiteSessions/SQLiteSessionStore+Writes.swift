@@ -28,7 +28,7 @@ extension SQLiteSessionStore {
                         try connection.deleteSession(id: victim.id)
                         try connection.logChange(.evicted, sessionID: victim.id, tokenHash: victim.tokenHash, userID: user, at: now, origin: origin)
                         if let retention {
-                            try connection.recordTombstone(victim.tokenHash, id: victim.id, until: SharingSettings.tombstoneUntil(victim, deletedAt: now, retention: retention))
+                            try connection.recordTombstone(victim.tokenHash, id: victim.id, kind: .evicted, until: SharingSettings.tombstoneUntil(victim, deletedAt: now, retention: retention))
                         }
                         evicted.append(victim.tokenHash)
                     }
@@ -213,7 +213,7 @@ extension SQLiteSessionStore {
                     try connection.deleteSession(id: row.id)
                     try connection.logChange(.deleted, sessionID: row.id, tokenHash: row.tokenHash, userID: row.userID, at: now, origin: origin)
                     if let retention {
-                        try connection.recordTombstone(row.tokenHash, id: row.id, until: SharingSettings.tombstoneUntil(row, deletedAt: now, retention: retention))
+                        try connection.recordTombstone(row.tokenHash, id: row.id, kind: .deleted, until: SharingSettings.tombstoneUntil(row, deletedAt: now, retention: retention))
                     }
                     if !row.isExpired(at: now) { deleted += 1 }
                 }
@@ -247,7 +247,7 @@ extension SQLiteSessionStore {
                 }
                 try connection.logChange(.rotatedOut, sessionID: row.id, tokenHash: hash, userID: row.userID, at: now, origin: origin)
                 if let retention {
-                    try connection.recordTombstone(hash, id: row.id, until: SharingSettings.tombstoneUntil(row, deletedAt: now, retention: retention))
+                    try connection.recordTombstone(hash, id: row.id, kind: .rotatedOut, until: SharingSettings.tombstoneUntil(row, deletedAt: now, retention: retention))
                 }
                 try connection.logChange(.rotated, sessionID: row.id, tokenHash: newToken.hash, userID: rotated.userID, at: now, origin: origin)
                 return IssuedSession(token: newToken, session: returned)
@@ -272,7 +272,7 @@ extension SQLiteSessionStore {
                 try connection.deleteSession(id: row.id)
                 try connection.logChange(.revoked, sessionID: row.id, tokenHash: hash, userID: userID, at: now, origin: origin)
                 if let retention {
-                    try connection.recordTombstone(hash, id: row.id, until: SharingSettings.tombstoneUntil(row, deletedAt: now, retention: retention))
+                    try connection.recordTombstone(hash, id: row.id, kind: .revoked, until: SharingSettings.tombstoneUntil(row, deletedAt: now, retention: retention))
                 }
                 return !row.isExpired(at: now)
             }
@@ -283,7 +283,7 @@ extension SQLiteSessionStore {
         try await tracing.withSpan("sessions.delete_user_sessions") { span in
             try checkOpen()
             try policy.validate(userID: userID)
-            let (policy, origin, retention) = (self.policy, self.origin, sharing.retention)
+            let (policy, origin, retention, clock) = (self.policy, self.origin, sharing.retention, self.clock)
             return try await writer.write(span: span) { connection throws(SessionStoreError) in
                 let now = policy.now
                 let removed = try connection.with(.deleteUserSessions) { statement throws(SessionStoreError) in
@@ -301,12 +301,12 @@ extension SQLiteSessionStore {
                 if let retention {
                     // The point moves every host's copies of this user's older sessions out too,
                     // including ones this host has not seen yet.
-                    try connection.recordRevocation(ofUser: userID, before: now, until: now + retention)
+                    try connection.recordRevocation(ofUser: userID, before: clock.next(at: now), until: now + retention)
                     try connection.logChange(.userRevoked, sessionID: nil, tokenHash: .none, userID: userID, at: now, origin: origin)
                     for row in removed {
                         let until = row.absolute.map { SessionInstant(millisecondsSince1970: $0) }
                             ?? SessionInstant(millisecondsSince1970: max(row.expiresAt, now.millisecondsSince1970)) + retention
-                        try connection.recordTombstone(row.hash, id: row.id, until: max(until, now))
+                        try connection.recordTombstone(row.hash, id: row.id, kind: .revoked, until: max(until, now))
                     }
                 }
                 return removed.count { $0.expiresAt > now.millisecondsSince1970 }

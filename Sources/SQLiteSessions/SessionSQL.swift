@@ -1,3 +1,5 @@
+import Sessions
+
 /// Every statement the store runs on its hot paths. Each connection caches their prepared forms
 /// in an array indexed by the case, so a lookup costs no hashing of SQL text.
 enum SessionSQL: Int, CaseIterable {
@@ -52,6 +54,19 @@ enum SessionSQL: Int, CaseIterable {
     static func stampingClock(_ n: Int) -> String {
         "base_clock = clock, clock = max(?\(n), (((clock >> 10) + 1) << 10) | (?\(n) & 1023))"
     }
+
+    /// Whether `session` was created before the clock reading `point` ("log out everywhere"
+    /// ends those): its id is the reading of its creation; a session found by hash (its id is
+    /// below ``legacyIDLimit``) is compared by its creation time with the point's milliseconds.
+    /// The sync script in Redis decides the same way.
+    static func createdBefore(_ session: Session, _ point: Int64) -> Bool {
+        session.id >= legacyIDLimit
+            ? session.id < point
+            : session.createdAt.millisecondsSince1970 < HybridClock.milliseconds(of: point)
+    }
+
+    /// ``createdBefore(_:_:)`` in SQL over the `sessions` columns, with the point as `?2`.
+    static let createdBeforeSQL = "(CASE WHEN id >= \(legacyIDLimit) THEN id < ?2 ELSE created_at < (?2 >> 20) END)"
 
     /// The columns ``SessionRow`` reads, in order.
     static let sessionColumns = """

@@ -38,8 +38,9 @@ package enum SharedChange: Sendable {
     case put(SharedSession, replacing: TokenHash?)
     /// A token that must never work again (deleted, revoked, rotated out, evicted), until `until`.
     case remove(TokenHash, sessionID: Int64?, kind: SessionChange.Kind, until: SessionInstant)
-    /// "Log out everywhere": the user's sessions created before `before` end, on every host.
-    case revokeUser(String, before: SessionInstant, until: SessionInstant)
+    /// "Log out everywhere": the user's sessions created before the clock reading `before`
+    /// end, on every host.
+    case revokeUser(String, before: Int64, until: SessionInstant)
     /// A message appended to a session's log.
     case message(TokenHash, sessionID: Int64?, StoredMessage)
 }

@@ -3,7 +3,7 @@ import LocalRedisServer
 import RedisSessions
 import SessionTestSupport
 import Sessions
-import SQLiteSessions
+@testable import SQLiteSessions
 import Testing
 
 /// The rules of hosts that share sessions through one Redis, with each host's services driven
@@ -187,6 +187,54 @@ struct SharingTests {
             #expect(try await a.store.delete(login.token))
             try await Self.exchange(hosts)
             for host in hosts { #expect(try await host.store.load(login.token) == nil, "\(host.name) refuses it") }
+        }
+    }
+
+    @Test func aLogoutRacingARotationOnAnotherHostEndsTheRotatedSessionToo() async throws {
+        try await Self.withHosts(["a", "b"]) { hosts, _ in
+            let (a, b) = (hosts[0], hosts[1])
+            let session = try await a.store.create(userID: "mona")
+            try await Self.exchange(hosts)
+            // B logs the session out; before B's logout reaches Redis, A rotates the same token.
+            #expect(try await b.store.delete(session.token))
+            let rotated = try #require(try await a.store.rotate(session.token))
+            try await Self.exchange(hosts)
+            try await Self.exchange(hosts)
+            for host in hosts {
+                #expect(try await host.store.load(session.token) == nil)
+                #expect(try await host.store.load(rotated.token) == nil, "\(host.name) serves the rotated session of a logged-out token")
+            }
+        }
+    }
+
+    @Test func anExpiryChangeOnOneHostKeepsAConcurrentSaveFromAnother() async throws {
+        try await Self.withHosts(["a", "b"]) { hosts, _ in
+            let (a, b) = (hosts[0], hosts[1])
+            let session = try await a.store.create(data: Data("before".utf8))
+            try await Self.exchange(hosts)
+            try await b.store.update(session.token) { $0.data = Data("saved on b".utf8) }
+            // A has not heard of B's save, and changes the session's expiry.
+            _ = try await a.store.setExpiration(.idle(.seconds(900)), for: session.token)
+            try await Self.exchange(hosts)
+            for host in hosts {
+                let stored = try #require(try await host.store.load(session.token))
+                #expect(stored.data == Data("saved on b".utf8), "\(host.name) kept B's save")
+                #expect(stored.deadlines.idleTimeout == .seconds(900), "\(host.name) has A's expiry")
+            }
+        }
+    }
+
+    @Test func everyHostKeepsAClockTagOfItsOwnInItsFile() async throws {
+        try await Self.withHosts(["a", "b", "c"]) { hosts, _ in
+            var tags: Set<Int64> = []
+            for host in hosts {
+                let kept = try await host.primary.hostTag(host.name)
+                #expect(kept == host.replicated.follower?.status.hostTag)
+                if let kept { tags.insert(kept) }
+                let issued = try await host.store.create()
+                #expect(HybridClock.hostTag(of: issued.token.selector) == kept, "selectors carry the host's tag")
+            }
+            #expect(tags.count == 3)
         }
     }
 

@@ -43,6 +43,7 @@ struct SchemaTests {
             index sessions_expires_at_idx
             index sessions_legacy_token_idx
             index sessions_user_idx
+            table host_tags
             table replication_cursors
             table session_changes
             table session_messages
@@ -106,7 +107,7 @@ struct SchemaTests {
         // Take the file back to what version 1 created.
         let downgrade = try sqlite3(path, """
             DROP VIEW tombstones; DROP VIEW sync_position;
-            DROP TABLE session_tombstones; DROP TABLE user_revocations; DROP TABLE stream_cursors;
+            DROP TABLE session_tombstones; DROP TABLE user_revocations; DROP TABLE stream_cursors; DROP TABLE host_tags;
             ALTER TABLE session_changes DROP COLUMN message_id;
             ALTER TABLE sessions DROP COLUMN clock; ALTER TABLE sessions DROP COLUMN base_clock;
             DROP VIEW recent_messages; DROP TRIGGER sessions_delete_messages; DROP TABLE session_messages;

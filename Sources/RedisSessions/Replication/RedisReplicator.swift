@@ -511,8 +511,12 @@ public final class RedisReplicator: Service, Sendable {
         let stored = try await primary.sharedSessions(keys)
         let deadlines = removed.isEmpty ? [:] : try await primary.tombstoneDeadlines(removed)
         let messages = messageIDs.isEmpty ? [:] : try await primary.storedMessages(messageIDs)
+        let users = steps.compactMap { step -> String? in
+            if case .revokeUser(let user, _) = step { return user }
+            return nil
+        }
+        let points = users.isEmpty ? [:] : try await primary.revocationPoints(users)
         let now = primary.policy.now
-        let retention = primary.sharing.retention ?? SharingSettings.defaultRetention
         var entries: [SyncEntry] = []
         var messageEntries: [SyncEntry] = []
         entries.reserveCapacity(steps.count)
@@ -537,8 +541,11 @@ public final class RedisReplicator: Service, Sendable {
                 // (or one that went to Redis before it) has renamed the log by then.
                 guard case .message(_, _, let messageID) = step, let (sessionID, hash, message) = messages[messageID] else { continue }
                 messageEntries.append(.message(hash, sessionID: sessionID, text: try RedisStoredMessage(message).encoded()))
-            case .revokeUser(let user, let at):
-                entries.append(.revokeUser(user, before: at, until: at + retention))
+            case .revokeUser(let user, _):
+                // The point as the file keeps it now: the latest, if several were made.
+                if let point = points[user] {
+                    entries.append(.revokeUser(user, before: point.before, until: point.until))
+                }
             }
         }
         return entries + messageEntries

@@ -122,6 +122,9 @@ public final class ReplicatedSessionStore: SessionStore {
         if let sharing = configuration.sharing {
             primary.sharing.enable(retention: sharing.tombstoneRetention)
             replication.streamLength = sharing.streamLength
+            // The name's own tag until the follower has read the one this file keeps, or the
+            // registry in Redis has given one.
+            primary.clock.hostTag = HybridClock.tag(forHostName: replication.name)
         }
         let replicator = RedisReplicator(primary: primary, client: client, configuration: replication, link: link, hints: hints)
         self.replicator = replicator
@@ -246,8 +249,6 @@ public final class ReplicatedSessionStore: SessionStore {
                 if expectedVersion != nil {
                     throw SessionStoreError(.conflict, "session \(session.tokenHash.shortHex) was changed on another host since version \(base.session.version)")
                 }
-            case .offline:
-                return try await afterwardsWaking { try await primary.save(session, expectedVersion: expectedVersion) }
             }
         }
         throw SessionStoreError(.busy, "session \(session.tokenHash.shortHex) kept changing on other hosts under \(RedisSessionStore.maxAttempts) attempts to save it")
@@ -292,8 +293,6 @@ public final class ReplicatedSessionStore: SessionStore {
                 if expectedVersion != nil {
                     throw SessionStoreError(.conflict, "session \(token.hash.shortHex) was changed on another host since version \(base.session.version)")
                 }
-            case .offline:
-                return try await afterwardsWaking { try await primary.rotate(token, saving: changes, expectedVersion: expectedVersion) }
             }
         }
         throw SessionStoreError(.busy, "session \(token.hash.shortHex) kept changing on other hosts under \(RedisSessionStore.maxAttempts) attempts to rotate it")
@@ -301,15 +300,39 @@ public final class ReplicatedSessionStore: SessionStore {
 
     public func touch(_ token: SessionToken, expiration: ExpirationPolicy?, client: SessionClient?) async throws -> Session? {
         if refusesForeign(token) { return nil }
-        return try await afterwardsWaking { try await primary.touch(token, expiration: expiration, client: client) }
+        // A use only moves last_seen_at, which never competes with other hosts' writes; new
+        // limits are contents, and go by compare-and-set like a save.
+        guard let expiration, let sharing = configuration.sharing, link.isUp else {
+            return try await afterwardsWaking { try await primary.touch(token, expiration: expiration, client: client) }
+        }
+        try expiration.validate()
+        for _ in 0..<RedisSessionStore.maxAttempts {
+            guard let base = try await primary.sharedSession(for: token) else { return nil }
+            let now = policy.now
+            let touched = base.session.touching(at: now, expiration: expiration, by: policy.clipped(client))
+            let shared = SharedSession(session: touched, clock: nextClock(after: base.clock, at: now), baseClock: base.clock)
+            switch try await compareAndSet(shared, previous: nil, sharing: sharing) {
+            case .written: return try policy.opened(touched)
+            case .gone: return nil
+            case .conflict: continue
+            }
+        }
+        throw SessionStoreError(.busy, "session \(token.hash.shortHex) kept changing on other hosts under \(RedisSessionStore.maxAttempts) attempts to change its expiry")
     }
 
     public func delete(_ token: SessionToken) async throws -> Bool {
         var local = try await afterwardsWaking { try await primary.delete(token) }
-        if !local, configuration.sharing != nil, try await adopt(token.hash) {
-            // Made on another host moments ago and not here yet: end it here too, so the
-            // tombstone goes out and the copy on its way is refused when it arrives.
-            local = try await afterwardsWaking { try await primary.delete(token) }
+        if !local, let sharing = configuration.sharing {
+            if try await adopt(token.hash) {
+                local = try await afterwardsWaking { try await primary.delete(token) }
+            } else {
+                // Made on another host and not here yet, nor in Redis (or Redis is out of
+                // reach): remember the token is dead, so the copy on its way is refused when it
+                // arrives, and tell the others.
+                try await afterwardsWaking {
+                    try await primary.recordDeletion(of: token.hash, sessionID: token.selector, until: policy.now + sharing.tombstoneRetention)
+                }
+            }
         }
         guard configuration.readThrough, configuration.sharing == nil else { return local }
         let remote = await bestEffort("deleting a session in Redis", { try await redis.delete(token) }) ?? false
@@ -352,14 +375,13 @@ public final class ReplicatedSessionStore: SessionStore {
     // MARK: Writing through Redis
 
     private enum CompareAndSet {
-        /// Redis took the write and the file has it.
+        /// The file has the write; Redis took it too, or did not answer in time (then the
+        /// replicator sends it, and the clock settles it against whatever Redis has).
         case written
         /// The session is dead (deleted, revoked, rotated away) in Redis or here.
         case gone
         /// Another host wrote the session since; its version is now in the file.
         case conflict
-        /// Redis did not answer in time: write here alone.
-        case offline
     }
 
     /// Writes `shared` to Redis if Redis holds no later contents of the session than the write
@@ -378,15 +400,13 @@ public final class ReplicatedSessionStore: SessionStore {
                 "Redis did not answer a compare-and-set in time; writing locally, to be settled when it is back",
                 metadata: ["replica": "\(configuration.replication.name)", "error": "\(error)"]
             )
-            return .offline
+            // The same value Redis may have taken, so both end up holding one version.
+            return try await writeLocally(shared, previous: previous)
         }
         link.succeeded()
         switch result {
         case .applied, .unchanged, .overwrote:
-            // The file takes it under this store's own origin: it is this host's write.
-            let outcome = try await primary.applyShared([.put(shared, replacing: previous)], origin: primary.origin)
-            replicator.wakeUp()
-            return outcome.first == .refused ? .gone : .written
+            return try await writeLocally(shared, previous: previous)
         case .conflict(let text):
             if let text, let later = try? SessionRecord.shared(text) {
                 _ = try await primary.applyShared([.put(later, replacing: nil)], origin: primary.sharedOrigin, durable: false)
@@ -401,10 +421,21 @@ public final class ReplicatedSessionStore: SessionStore {
         }
     }
 
-    /// A clock reading for a write of contents stamped `base`: after it, whatever the wall clock says.
+    /// Commits a compare-and-set write to the file, under this store's own origin: it is this
+    /// host's write, acknowledged to its caller.
+    private func writeLocally(_ shared: SharedSession, previous: TokenHash?) async throws -> CompareAndSet {
+        let outcome = try await primary.applyShared([.put(shared, replacing: previous)], origin: primary.origin)
+        replicator.wakeUp()
+        return outcome.first == .refused ? .gone : .written
+    }
+
+    /// A clock reading for a write of contents stamped `base`: this host's next reading, or,
+    /// should `base` be ahead of it (another host's clock runs ahead), the smallest reading
+    /// after `base` with this host's tag. The shared clock is not dragged along.
     private func nextClock(after base: Int64, at now: SessionInstant) -> Int64 {
-        primary.clock.advance(past: base)
-        return primary.clock.next(at: now)
+        let reading = primary.clock.next(at: now)
+        guard reading <= base else { return reading }
+        return (((base >> HybridClock.hostBits) + 1) << HybridClock.hostBits) | primary.clock.hostTag
     }
 
     /// Runs a local write, then tells the replicator, so the change leaves for Redis at once.

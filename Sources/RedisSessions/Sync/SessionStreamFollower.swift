@@ -108,6 +108,7 @@ public final class SessionStreamFollower: Service, Sendable {
         var refused = 0
         var lastError: String?
         var registered = false
+        var tagLoaded = false
         var lastPublished: ContinuousClock.Instant?
         /// When the position was last written to the file.
         var lastStored: ContinuousClock.Instant?
@@ -376,8 +377,9 @@ public final class SessionStreamFollower: Service, Sendable {
         var own: [SQLiteSessionStore.StoredSessionKey] = []
         for entry in entries where entry.origin != configuration.name || entry.isCompareAndSet {
             let change = try entry.change()
-            if entry.origin == configuration.name, case .put(let shared, _) = change {
+            if entry.origin == configuration.name, case .put(let shared, let previous) = change {
                 own.append(.init(tokenHash: shared.session.tokenHash, id: shared.session.id))
+                if let previous { own.append(.init(tokenHash: previous, id: shared.session.id)) }
             }
             decoded.append((entry.origin, change))
         }
@@ -385,8 +387,10 @@ public final class SessionStreamFollower: Service, Sendable {
         let local = try await primary.sharedSessions(own)
         return decoded.filter { entry in
             guard entry.origin == configuration.name else { return true }
-            guard case .put(let shared, _) = entry.change, let held = local[shared.session.tokenHash] else { return false }
-            return shared.supersedes(held)
+            guard case .put(let shared, let previous) = entry.change else { return false }
+            if let held = local[shared.session.tokenHash] { return shared.supersedes(held) }
+            // A rotation the file has not taken: it still holds the old token.
+            return previous.map { local[$0] != nil } ?? false
         }
     }
 
@@ -418,21 +422,33 @@ public final class SessionStreamFollower: Service, Sendable {
                 guard let point = replies[2 * index].integer, let until = replies[2 * index + 1].integer, until > 0 else { continue }
                 changes.append(.revokeUser(
                     String(name.dropFirst(keys.userRevokedPrefix.count)),
-                    before: SessionInstant(millisecondsSince1970: point), until: SessionInstant(millisecondsSince1970: until)
+                    before: point, until: SessionInstant(millisecondsSince1970: until)
                 ))
             }
             _ = try await primary.applyShared(changes, origin: primary.sharedOrigin, durable: false)
         }
+        var republished: [SyncEntry] = []
+        let retention = primary.sharing.retention ?? SharingSettings.defaultRetention
         try await client.scanKeys(matching: keys.sessionPattern) { names in
             let values = try await client.send(RedisCommand("MGET", names.map { .string($0) })).elements ?? []
-            var changes: [SharedChange] = []
+            var copies: [SharedSession] = []
             for value in values {
                 guard let text = value.string, let shared = try? SessionRecord.shared(text) else { continue }
                 ids[shared.session.tokenHash] = shared.session.id
-                changes.append(.put(shared, replacing: nil))
+                copies.append(shared)
             }
-            _ = try await primary.applyShared(changes, origin: primary.sharedOrigin, durable: false)
+            let outcomes = try await primary.applyShared(copies.map { .put($0, replacing: nil) }, origin: primary.sharedOrigin, durable: false)
+            // Redis holds sessions this host knows to be dead (it came back from an older copy):
+            // their tombstones go back, so no other host adopts them.
+            for (shared, outcome) in zip(copies, outcomes) where outcome == .refused {
+                let session = shared.session
+                republished.append(.remove(
+                    session.tokenHash, sessionID: session.id, userID: session.userID,
+                    until: SharingSettings.tombstoneUntil(session, deletedAt: SystemSessionClock().now, retention: retention), kind: .deleted
+                ))
+            }
         }
+        if !republished.isEmpty { try await republish(republished) }
         try await client.scanKeys(matching: RedisSessionKeys.pattern(keys.messagesPrefix)) { names in
             let replies = try await client.pipeline(names.map { RedisCommand("LRANGE", .string($0), 0, -1) })
             var changes: [SharedChange] = []
@@ -461,6 +477,8 @@ public final class SessionStreamFollower: Service, Sendable {
         state.withLock { state in
             state.position = end
             state.resyncs += 1
+            // Redis may have lost the registry with the rest: register again.
+            state.registered = false
         }
         metrics.resyncs.increment()
         hints.notify(.reset)
@@ -496,8 +514,13 @@ public final class SessionStreamFollower: Service, Sendable {
     /// Takes a clock tag from the registry in Redis the first time Redis answers: the host
     /// name's own when free, else the next free one, so no two hosts mint the same selectors.
     private func registerIfNeeded() async throws {
+        if !state.withLock({ $0.tagLoaded }) {
+            // The tag this file was given before, so a start while Redis is away keeps it.
+            if let kept = try await primary.hostTag(configuration.name) { primary.clock.hostTag = kept }
+            state.withLock { $0.tagLoaded = true }
+        }
         guard !state.withLock({ $0.registered }) else { return }
-        let preferred = HybridClock.tag(forHostName: configuration.name)
+        let preferred = primary.clock.hostTag
         let reply = try await client.run(
             HostRegistryScript.script, keys: [configuration.keys.hosts],
             arguments: [.string(configuration.name), .integer(preferred), .integer(HybridClock.maxHostTag)]
@@ -506,6 +529,7 @@ public final class SessionStreamFollower: Service, Sendable {
             throw SessionStoreError(.configurationError, "every clock tag (0...\(HybridClock.maxHostTag)) is taken in \(configuration.keys.hosts); remove hosts that are gone from it")
         }
         primary.clock.hostTag = tag
+        try await primary.setHostTag(tag, for: configuration.name)
         if tag != preferred {
             configuration.logger.notice(
                 "another host has this host name's clock tag; using the next free one",

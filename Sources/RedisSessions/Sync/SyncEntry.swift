@@ -10,8 +10,8 @@ enum SyncEntry: Sendable {
     case remove(TokenHash, sessionID: Int64?, userID: String?, until: SessionInstant, kind: SessionChange.Kind)
     /// A session that expired here: removed from Redis only if it expired there too.
     case gone(TokenHash)
-    /// A user's "log out everywhere" point.
-    case revokeUser(String, before: SessionInstant, until: SessionInstant)
+    /// A user's "log out everywhere" point, a clock reading.
+    case revokeUser(String, before: Int64, until: SessionInstant)
     /// A message appended to a session's log (`text` is its JSON).
     case message(TokenHash, sessionID: Int64?, text: String)
 
@@ -32,7 +32,7 @@ enum SyncEntry: Sendable {
         case .gone(let hash):
             return ["gone", .string(hash.hex), "", "", "", "", ""]
         case .revokeUser(let user, let before, let until):
-            return ["user", "", .string(user), .integer(before.millisecondsSince1970), .integer(until.millisecondsSince1970), "", ""]
+            return ["user", "", .string(user), .string(SessionRecord.clockText(before)), .integer(until.millisecondsSince1970), "", ""]
         case .message(let hash, let id, let text):
             return ["msg", .string(hash.hex), "", .string(text), .string(id.map(String.init) ?? ""), "", ""]
         }
@@ -142,7 +142,8 @@ struct StreamEntry: Sendable {
             let kind = SessionChange.Kind(rawValue: try field("b")).flatMap { [.deleted, .revoked, .rotatedOut, .evicted].contains($0) ? $0 : nil }
             return .remove(try hash(try field("h")), sessionID: fields["i"].flatMap { Int64($0) }, kind: kind ?? .deleted, until: try instant(try field("a")))
         case "user":
-            return .revokeUser(try field("u"), before: try instant(try field("a")), until: try instant(try field("b")))
+            guard let before = Int64(try field("a")) else { throw SessionStoreError(.protocolError, "stream entry \(id) has a revocation point that is not a number") }
+            return .revokeUser(try field("u"), before: before, until: try instant(try field("b")))
         case "msg":
             return .message(try hash(try field("h")), sessionID: fields["i"].flatMap { Int64($0) }, try RedisStoredMessage.decode(try field("a")).stored())
         case let other:
