@@ -33,10 +33,6 @@ extension SQLiteSessionStore {
         }
     }
 
-    public func exists(_ token: SessionToken) async throws -> Bool {
-        try await timeToLive(token) != nil
-    }
-
     public func sessions(forUser userID: String) async throws -> [Session] {
         try checkOpen()
         try policy.validate(userID: userID)

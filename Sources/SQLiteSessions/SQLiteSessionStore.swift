@@ -20,7 +20,7 @@ import Synchronization
 /// - Every change appends to `session_changes` in the same transaction.
 ///
 /// Opening blocks while the file is opened and migrated; do it at startup.
-public final class SQLiteSessionStore: SessionStore {
+public final class SQLiteSessionStore: SessionStoreAdministration, SessionMessageLog {
     /// The database file.
     public let path: String
     /// The rules this store applies.

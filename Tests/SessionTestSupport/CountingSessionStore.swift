@@ -2,7 +2,8 @@ public import Sessions
 import Synchronization
 
 /// A store that forwards to another and counts the calls, for tests that must prove a request
-/// reached the store (or did not).
+/// reached the store (or did not). It implements only the request path (``Sessions/SessionStore``):
+/// batch saves and deletes and `exists` come from the protocol's defaults, through the counted calls.
 public final class CountingSessionStore: SessionStore {
     /// The calls made, by method name.
     public struct Calls: Sendable, Equatable {
@@ -57,11 +58,6 @@ public final class CountingSessionStore: SessionStore {
         return try await backing.save(session, expectedVersion: expectedVersion)
     }
 
-    public func save(_ sessions: [Session]) async throws -> [Session?] {
-        count(\.saves)
-        return try await backing.save(sessions)
-    }
-
     public func touch(_ token: SessionToken, expiration: ExpirationPolicy?, client: SessionClient?) async throws -> Session? {
         count(\.other)
         return try await backing.touch(token, expiration: expiration, client: client)
@@ -72,19 +68,9 @@ public final class CountingSessionStore: SessionStore {
         return try await backing.timeToLive(token)
     }
 
-    public func exists(_ token: SessionToken) async throws -> Bool {
-        count(\.other)
-        return try await backing.exists(token)
-    }
-
     public func delete(_ token: SessionToken) async throws -> Bool {
         count(\.deletes)
         return try await backing.delete(token)
-    }
-
-    public func delete(_ tokens: [SessionToken]) async throws -> Int {
-        count(\.deletes)
-        return try await backing.delete(tokens)
     }
 
     public func rotate(_ token: SessionToken, saving changes: Session?, expectedVersion: Int64?) async throws -> IssuedSession? {
@@ -106,39 +92,6 @@ public final class CountingSessionStore: SessionStore {
     public func revokeSession(_ hash: TokenHash, ofUser userID: String) async throws -> Bool {
         count(\.deletes)
         return try await backing.revokeSession(hash, ofUser: userID)
-    }
-
-    public func list(_ query: SessionQuery) async throws -> SessionPage {
-        count(\.other)
-        return try await backing.list(query)
-    }
-
-    public func count(includeExpired: Bool) async throws -> Int {
-        count(\.other)
-        return try await backing.count(includeExpired: includeExpired)
-    }
-
-    public func stats() async throws -> SessionStoreStats {
-        try await backing.stats()
-    }
-
-    public func append(_ message: SessionMessageDraft, to token: SessionToken) async throws -> SessionMessage {
-        count(\.other)
-        return try await backing.append(message, to: token)
-    }
-
-    public func messages(for token: SessionToken, last count: Int) async throws -> [SessionMessage]? {
-        self.count(\.other)
-        return try await backing.messages(for: token, last: count)
-    }
-
-    public func purgeExpired(limit: Int) async throws -> Int {
-        count(\.other)
-        return try await backing.purgeExpired(limit: limit)
-    }
-
-    public func healthCheck() async -> SessionStoreHealth {
-        await backing.healthCheck()
     }
 
     public func close() async throws {

@@ -54,7 +54,7 @@ public struct StoreVariant: Sendable, CustomTestStringConvertible {
 /// A fresh store of one kind, with a clock the test moves by hand and its own temporary files.
 public struct StoreHarness: Sendable {
     public let kind: StoreKind
-    public let store: any SessionStore
+    public let store: any SessionStoreAdministration & SessionMessageLog
     public let clock: ManualSessionClock
     public let directory: URL?
     /// Where the clock started.
@@ -72,7 +72,7 @@ public struct StoreHarness: Sendable {
 
     private init(
         kind: StoreKind,
-        store: any SessionStore,
+        store: any SessionStoreAdministration & SessionMessageLog,
         clock: ManualSessionClock,
         directory: URL?,
         redisPrefix: String? = nil,

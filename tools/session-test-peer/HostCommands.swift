@@ -50,7 +50,7 @@ enum HostCommands {
         try await store.close()
     }
 
-    private static func execute(_ command: String, _ arguments: [String], store: any SessionStore) async throws -> String {
+    private static func execute(_ command: String, _ arguments: [String], store: any SessionStoreAdministration & SessionMessageLog) async throws -> String {
         func token(_ index: Int) throws -> SessionToken {
             guard index < arguments.count else { throw UsageError(command: command) }
             return try SessionToken(arguments[index])

@@ -9,7 +9,7 @@ final class DemoSimulation {
         var cartItems = 0
     }
 
-    private let store: any SessionStore
+    private let store: any SessionStoreAdministration & SessionMessageLog
     private let clock: ManualSessionClock
     private var shards: [[User]]
     private var generators: [SplitMix64]
@@ -23,7 +23,7 @@ final class DemoSimulation {
         "curl/8.5.0",
     ]
 
-    init(store: any SessionStore, clock: ManualSessionClock, users: Int, workers: Int, seed: UInt64) {
+    init(store: any SessionStoreAdministration & SessionMessageLog, clock: ManualSessionClock, users: Int, workers: Int, seed: UInt64) {
         self.store = store
         self.clock = clock
         let workers = min(workers, users)
@@ -76,7 +76,7 @@ final class DemoSimulation {
         )
     }
 
-    private static func login(_ user: inout User, store: any SessionStore, generator: inout SplitMix64, totals: inout DemoTotals) async throws {
+    private static func login(_ user: inout User, store: any SessionStoreAdministration & SessionMessageLog, generator: inout SplitMix64, totals: inout DemoTotals) async throws {
         let rememberMe = generator.chance(0.1)
         let issued = try await store.create(
             userID: user.id,
@@ -91,7 +91,7 @@ final class DemoSimulation {
         totals.requests += 1
     }
 
-    private static func visit(_ user: inout User, store: any SessionStore, generator: inout SplitMix64, totals: inout DemoTotals) async throws {
+    private static func visit(_ user: inout User, store: any SessionStoreAdministration & SessionMessageLog, generator: inout SplitMix64, totals: inout DemoTotals) async throws {
         if user.devices.isEmpty || (user.devices.count < 2 && generator.chance(0.03)) {
             try await login(&user, store: store, generator: &generator, totals: &totals)
         }
@@ -143,7 +143,7 @@ final class DemoSimulation {
         }
     }
 
-    private static func anonymousVisit(store: any SessionStore, generator: inout SplitMix64, totals: inout DemoTotals) async throws {
+    private static func anonymousVisit(store: any SessionStoreAdministration & SessionMessageLog, generator: inout SplitMix64, totals: inout DemoTotals) async throws {
         let issued = try await store.create(
             data: Data(#"{"landing":"/pricing"}"#.utf8),
             expiration: .idle(.seconds(10 * 60)),

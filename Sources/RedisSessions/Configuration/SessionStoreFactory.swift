@@ -36,8 +36,8 @@ import SQLiteSessions
 public enum SessionStoreFactory {
     /// A store and the background services it needs; run `services` in the app's `ServiceGroup`.
     public struct Setup: Sendable {
-        /// The store to use.
-        public let store: any SessionStore
+        /// The store to use, with its administration and message log.
+        public let store: any SessionStoreAdministration & SessionMessageLog
         /// The services the store needs, in the order a `ServiceGroup` wants them: a
         /// ``Sessions/SessionStoreCloser`` first (shut down last, so it closes the store after the
         /// others stopped), then the sweeper, then the replicator when replicating. Put the web
@@ -113,7 +113,7 @@ public enum SessionStoreFactory {
         }
 
         let primary = try SQLiteSessionStore(path: path, policy: policy, configuration: .init(durability: durability))
-        var store: any SessionStore = primary
+        var store: any SessionStoreAdministration & SessionMessageLog = primary
         var services: [any Service] = []
         var summary = "SQLite session store at \(path) (durability \(durability.rawValue))"
 

@@ -31,7 +31,7 @@ public import SQLiteSessions
 /// - while Redis is out of reach, every operation goes on against the local file, and when it is
 ///   back, concurrent changes are settled by the later clock (then the host), the same on every
 ///   host, each lost change counted (`sessions_sync_overwritten_total`) and logged.
-public final class ReplicatedSessionStore: SessionStore {
+public final class ReplicatedSessionStore: SessionStoreAdministration, SessionMessageLog {
     /// How the replica is named and used.
     public struct Configuration: Sendable {
         /// The replicator's settings (its name, Redis key layout, batch size, polling).
@@ -172,10 +172,6 @@ public final class ReplicatedSessionStore: SessionStore {
         if let ttl = try await primary.timeToLive(token) { return ttl }
         guard configuration.readThrough, try await adopt(token.hash) else { return nil }
         return try await primary.timeToLive(token)
-    }
-
-    public func exists(_ token: SessionToken) async throws -> Bool {
-        try await timeToLive(token) != nil
     }
 
     /// Copies the session with this hash from Redis into the local file, if Redis has it live
@@ -337,12 +333,6 @@ public final class ReplicatedSessionStore: SessionStore {
         guard configuration.readThrough, configuration.sharing == nil else { return local }
         let remote = await bestEffort("deleting a session in Redis", { try await redis.delete(token) }) ?? false
         return local || remote
-    }
-
-    public func delete(_ tokens: [SessionToken]) async throws -> Int {
-        var deleted = 0
-        for token in tokens where try await delete(token) { deleted += 1 }
-        return deleted
     }
 
     public func deleteSessions(forUser userID: String) async throws -> Int {

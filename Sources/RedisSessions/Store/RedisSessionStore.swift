@@ -20,7 +20,7 @@ import Synchronization
 /// Costs: a load is one `GET` (plus a write when a sliding session's use is due to be
 /// persisted); a write is a `GET` and a script. `count`, `stats`, `purgeExpired` and unfiltered
 /// `list` scan the keyspace of sessions.
-public final class RedisSessionStore: SessionStore {
+public final class RedisSessionStore: SessionStoreAdministration, SessionMessageLog {
     /// The connection pool.
     public let client: RedisClient
     /// The rules this store applies.
@@ -233,10 +233,6 @@ public final class RedisSessionStore: SessionStore {
     public func timeToLive(_ token: SessionToken) async throws -> Duration? {
         let now = policy.now
         return try await readLive(token.hash, at: now)?.session.timeToLive(at: now)
-    }
-
-    public func exists(_ token: SessionToken) async throws -> Bool {
-        try await timeToLive(token) != nil
     }
 
     public func delete(_ token: SessionToken) async throws -> Bool {

@@ -29,8 +29,8 @@ public final class CachedSessionStore: SessionStore {
     /// Sizes and timings.
     public let configuration: Configuration
 
-    private let cache: SessionCache
-    private let housekeeping: CacheHousekeeping
+    let cache: SessionCache
+    let housekeeping: CacheHousekeeping
     private let pendingTouches = PendingWork()
     private let closed = Atomic<Bool>(false)
     private let tracing: SessionTracing
@@ -104,10 +104,6 @@ public final class CachedSessionStore: SessionStore {
         }
     }
 
-    public func exists(_ token: SessionToken) async throws -> Bool {
-        try await timeToLive(token) != nil
-    }
-
     public func timeToLive(_ token: SessionToken) async throws -> Duration? {
         try checkOpen()
         housekeeping.runIfDue(cache)
@@ -119,21 +115,6 @@ public final class CachedSessionStore: SessionStore {
 
     public func sessions(forUser userID: String) async throws -> [Session] {
         try await backing.sessions(forUser: userID)
-    }
-
-    public func list(_ query: SessionQuery) async throws -> SessionPage {
-        try await backing.list(query)
-    }
-
-    public func count(includeExpired: Bool) async throws -> Int {
-        try await backing.count(includeExpired: includeExpired)
-    }
-
-    public func stats() async throws -> SessionStoreStats {
-        var stats = try await backing.stats()
-        housekeeping.run(cache)
-        stats.cache = cache.stats
-        return stats
     }
 
     /// The cache's own counters, without asking the backing store.
@@ -228,38 +209,6 @@ public final class CachedSessionStore: SessionStore {
         // Only a session that really was this user's may be remembered as gone.
         if revoked { cache.remove(hash, gone: true) }
         return revoked
-    }
-
-    public func purgeExpired(limit: Int) async throws -> Int {
-        try await backing.purgeExpired(limit: limit)
-    }
-
-    public func append(_ message: SessionMessageDraft, to token: SessionToken) async throws -> SessionMessage {
-        do {
-            let stored = try await backing.append(message, to: token)
-            cache.noteUse(token.hash, at: stored.createdAt)
-            return stored
-        } catch let error as SessionStoreError where error.code == .notFound {
-            cache.remove(token.hash, gone: false)
-            throw error
-        }
-    }
-
-    public func messages(for token: SessionToken, last count: Int) async throws -> [SessionMessage]? {
-        try await backing.messages(for: token, last: count)
-    }
-
-    public func healthCheck() async -> SessionStoreHealth {
-        var health = await backing.healthCheck()
-        let stats = cache.stats
-        health.details["cache_entries"] = String(stats.entries)
-        health.details["cache_bytes"] = String(stats.bytes)
-        health.details["cache_hits"] = String(stats.hits)
-        health.details["cache_misses"] = String(stats.misses)
-        if stats.touchesFailed > 0 {
-            health.details["cache_touch_failures"] = String(stats.touchesFailed)
-        }
-        return health
     }
 
     /// Waits for background write-backs of sessions' uses, then closes the backing store.

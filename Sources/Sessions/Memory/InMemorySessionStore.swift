@@ -11,7 +11,7 @@ import Synchronization
 /// rotated or given a message longest ago), reported in ``IssuedSession/evicted`` and as an
 /// ``SessionChange/Kind/evicted`` change, or as ``SessionChange/Kind/expired`` when that session
 /// had expired anyway.
-public final class InMemorySessionStore: SessionChangeFeed {
+public final class InMemorySessionStore: SessionChangeFeed, SessionStoreAdministration, SessionMessageLog {
     private struct State {
         var rows: [Int64: Session] = [:]
         /// Session ids, most recently used first; values are unused.

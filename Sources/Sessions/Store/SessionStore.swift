@@ -1,7 +1,8 @@
 public import Foundation
 
-/// A place to keep sessions. Every store in this package conforms, so an application picks one by
-/// changing the line that creates it:
+/// A place to keep sessions: what serving requests needs (create, load, save, touch, rotate,
+/// delete, and a user's sessions). Every store in this package conforms, so an application picks
+/// one by changing the line that creates it:
 ///
 /// ```swift
 /// let store: any SessionStore = InMemorySessionStore()                        // development
@@ -15,6 +16,11 @@ public import Foundation
 /// - ``save(_:expectedVersion:)`` only updates: it never brings back a session that was deleted,
 ///   rotated away or expired in the meantime.
 /// - Tokens are checked before any I/O; only their SHA-256 reaches storage.
+///
+/// Operators' operations (listing, counting, statistics, purging, health) are
+/// ``SessionStoreAdministration``, and a session's message log is ``SessionMessageLog``; every
+/// store in this package offers both. A store in front of another (a cache, a counter in a test)
+/// implements only this protocol's short list, and more only where it changes something.
 public protocol SessionStore: Sendable {
     /// The rules the store applies: default expiry, touch interval, limits, clock.
     var policy: SessionPolicy { get }
@@ -114,42 +120,37 @@ public protocol SessionStore: Sendable {
     /// - Returns: Whether a live session of `userID` was deleted.
     func revokeSession(_ hash: TokenHash, ofUser userID: String) async throws -> Bool
 
-    /// One page of sessions in a stable order.
-    func list(_ query: SessionQuery) async throws -> SessionPage
-
-    /// The number of sessions, live only or including expired ones not yet purged.
-    func count(includeExpired: Bool) async throws -> Int
-
-    /// Totals, expiry figures and backend counters.
-    func stats() async throws -> SessionStoreStats
-
-    /// Appends a message to the session's log, dropping the oldest beyond
-    /// ``SessionPolicy/maxMessagesPerSession`` in the same step. Appending counts as a use of the
-    /// session (it moves a sliding deadline). The log is deleted with the session and survives rotation.
-    ///
-    /// - Returns: The stored message, with its id and time.
-    /// - Throws: ``SessionStoreError/Code/notFound`` when the session is missing or expired,
-    ///   ``SessionStoreError/Code/payloadTooLarge`` for content over ``SessionPolicy/maxMessageSize``.
-    func append(_ message: SessionMessageDraft, to token: SessionToken) async throws -> SessionMessage
-
-    /// The newest `count` messages of the session's log, oldest first; nil when the session is
-    /// missing or expired. Reading does not count as a use.
-    func messages(for token: SessionToken, last count: Int) async throws -> [SessionMessage]?
-
-    /// Deletes up to `limit` expired sessions.
-    ///
-    /// - Returns: How many were deleted; fewer than `limit` means none are left.
-    func purgeExpired(limit: Int) async throws -> Int
-
-    /// Checks that the store can serve; never throws.
-    func healthCheck() async -> SessionStoreHealth
-
     /// Finishes pending writes and releases files and connections. Later calls throw
     /// ``SessionStoreError/Code/closed``. Closing twice is harmless.
     func close() async throws
 }
 
 extension SessionStore {
+    /// Saves each session in turn; stores with transactions save them in one.
+    public func save(_ sessions: [Session]) async throws -> [Session?] {
+        var saved: [Session?] = []
+        for session in sessions {
+            do {
+                saved.append(try await save(session, expectedVersion: nil))
+            } catch let error as SessionStoreError where error.code == .notFound {
+                saved.append(nil)
+            }
+        }
+        return saved
+    }
+
+    /// Deletes each session in turn; stores with transactions delete them in one.
+    public func delete(_ tokens: [SessionToken]) async throws -> Int {
+        var deleted = 0
+        for token in tokens where try await delete(token) { deleted += 1 }
+        return deleted
+    }
+
+    /// Whether ``timeToLive(_:)`` finds a live session.
+    public func exists(_ token: SessionToken) async throws -> Bool {
+        try await timeToLive(token) != nil
+    }
+
     /// Mints a token and stores a new session.
     ///
     /// - Parameters:
@@ -214,8 +215,4 @@ extension SessionStore {
         try await touch(token, expiration: expiration, client: nil)
     }
 
-    /// The number of live sessions.
-    public func count() async throws -> Int {
-        try await count(includeExpired: false)
-    }
 }

@@ -33,11 +33,11 @@ public struct SessionSweeper: Service {
         }
     }
 
-    private let store: any SessionStore
+    private let store: any SessionStoreAdministration
     private let configuration: Configuration
     private let purged: Counter
 
-    public init(store: any SessionStore, configuration: Configuration = Configuration()) {
+    public init(store: any SessionStoreAdministration, configuration: Configuration = Configuration()) {
         self.store = store
         self.configuration = configuration
         self.purged = Counter(label: "sessions_purged_total")
@@ -82,7 +82,7 @@ public struct SessionSweeper: Service {
         try await Self.sweep(store, chunkSize: configuration.chunkSize, counter: purged)
     }
 
-    private static func sweep(_ store: any SessionStore, chunkSize: Int, counter: Counter) async throws -> Int {
+    private static func sweep(_ store: any SessionStoreAdministration, chunkSize: Int, counter: Counter) async throws -> Int {
         var total = 0
         while true {
             try Task.checkCancellation()
