@@ -47,7 +47,7 @@ struct MultiHostTests {
                 for value in values {
                     guard let text = value.string, let record = try? SessionRecord.decode(text) else { continue }
                     let items = (try? JSONDecoder().decode([String].self, from: Data(record.data.utf8))) ?? []
-                    lines.append("\(record.token_hash):\(record.version):\(items.joined(separator: ","))")
+                    lines.append("\(record.tokenHash):\(record.version):\(items.joined(separator: ","))")
                 }
             } while cursor != "0"
             return lines.sorted().joined(separator: " ")

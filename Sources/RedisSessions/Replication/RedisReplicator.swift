@@ -696,7 +696,7 @@ public final class RedisReplicator: Service, Sendable {
                 guard let text = value.string, let record = try? SessionRecord.decode(text),
                     record.source == configuration.name, let hash = keys.tokenHash(inKey: key)
                 else { continue }
-                ours.append((key, hash, record.id, text, record.user_id))
+                ours.append((key, hash, record.id, text, record.userID))
             }
             // Records this replicator wrote carry the local id, so each lookup is by primary key.
             let local = try await primary.storedSessions(ours.map { SQLiteSessionStore.StoredSessionKey(tokenHash: $0.hash, id: $0.id) })

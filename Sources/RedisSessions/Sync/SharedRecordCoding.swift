@@ -7,7 +7,7 @@ extension SessionRecord {
     init(_ shared: SharedSession, source: String) {
         self.init(shared.session, source: source)
         clock = Self.clockText(shared.clock)
-        base_clock = Self.clockText(shared.baseClock)
+        baseClock = Self.clockText(shared.baseClock)
     }
 
     /// The shared session this record describes, its data as stored.
@@ -15,7 +15,7 @@ extension SessionRecord {
     /// - Throws: ``Sessions/SessionStoreError/Code/corruptDatabase`` for a record that does not
     ///   describe a session.
     func shared() throws(SessionStoreError) -> SharedSession {
-        SharedSession(session: try session(), clock: clock.flatMap { Int64($0) } ?? 0, baseClock: base_clock.flatMap { Int64($0) } ?? 0)
+        SharedSession(session: try session(), clock: clock.flatMap { Int64($0) } ?? 0, baseClock: baseClock.flatMap { Int64($0) } ?? 0)
     }
 
     /// Parses a record's text into a shared session.

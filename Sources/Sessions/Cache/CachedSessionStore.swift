@@ -121,7 +121,7 @@ public final class CachedSessionStore: SessionStore {
     public var cacheStats: CacheStats { cache.stats }
 
     /// The first broken invariant of the cache's internal structures, or nil; for tests.
-    public func cacheInvariantViolation() -> String? { cache.invariantViolation() }
+    package func cacheInvariantViolation() -> String? { cache.invariantViolation() }
 
     /// Applies changes other processes made, now, instead of at the next due load.
     public func synchronize() {

@@ -7,7 +7,7 @@
 /// elements. (`OrderedDictionary` would make removal O(n).)
 ///
 /// Not thread-safe: ``ShardedLRUCache`` puts several of these behind locks.
-public struct LRUCache<Key: Hashable, Value> {
+package struct LRUCache<Key: Hashable, Value> {
     fileprivate struct Link {
         var previous: Int32
         var next: Int32
@@ -27,18 +27,18 @@ public struct LRUCache<Key: Hashable, Value> {
     private var freeList: Int32 = LRUCache.none
 
     /// The most entries kept.
-    public let maxCount: Int
+    package let maxCount: Int
     /// The most total cost kept.
-    public let maxCost: Int
+    package let maxCost: Int
     /// The total cost of the entries held.
-    public private(set) var totalCost = 0
+    package private(set) var totalCost = 0
 
     /// Creates an empty cache.
     ///
     /// - Parameters:
     ///   - maxCount: The most entries kept; at least 1.
     ///   - maxCost: The most total cost kept. An entry costing more than this is never stored.
-    public init(maxCount: Int, maxCost: Int = .max) {
+    package init(maxCount: Int, maxCost: Int = .max) {
         precondition(maxCount >= 1 && maxCount < Int(Int32.max), "LRUCache needs 1 ..< 2^31 entries")
         self.maxCount = maxCount
         self.maxCost = maxCost
@@ -47,12 +47,12 @@ public struct LRUCache<Key: Hashable, Value> {
     /// The number of entries held.
     ///
     /// - Complexity: O(1).
-    public var count: Int { index.count }
+    package var count: Int { index.count }
 
     /// Returns the value for `key` and marks it most recently used.
     ///
     /// - Complexity: O(1) on average; no allocation.
-    public mutating func value(forKey key: Key) -> Value? {
+    package mutating func value(forKey key: Key) -> Value? {
         guard let slot = index[key] else { return nil }
         moveToFront(slot)
         return values[Int(slot)]
@@ -61,7 +61,7 @@ public struct LRUCache<Key: Hashable, Value> {
     /// Returns the value for `key` without changing its recency.
     ///
     /// - Complexity: O(1) on average.
-    public func peek(_ key: Key) -> Value? {
+    package func peek(_ key: Key) -> Value? {
         guard let slot = index[key] else { return nil }
         return values[Int(slot)]
     }
@@ -72,7 +72,7 @@ public struct LRUCache<Key: Hashable, Value> {
     /// - Parameter cost: The entry's new cost, or nil to keep it. A higher cost may evict other
     ///   entries; a cost above ``maxCost`` removes this one.
     /// - Complexity: O(1) on average, plus O(k) for the k entries a higher cost evicts.
-    public mutating func update<R>(_ key: Key, cost: Int? = nil, _ body: (inout Value) -> R) -> R? {
+    package mutating func update<R>(_ key: Key, cost: Int? = nil, _ body: (inout Value) -> R) -> R? {
         guard let slot = index[key] else { return nil }
         moveToFront(slot)
         let result = body(&values[Int(slot)]!)
@@ -96,7 +96,7 @@ public struct LRUCache<Key: Hashable, Value> {
     /// granularity, and most hits then touch no list links at all.
     ///
     /// - Complexity: O(1) on average; no allocation.
-    public mutating func access<R>(_ key: Key, _ body: (inout Value) -> (result: R, promote: Bool)) -> R? {
+    package mutating func access<R>(_ key: Key, _ body: (inout Value) -> (result: R, promote: Bool)) -> R? {
         guard let slot = index[key] else { return nil }
         let (result, promote) = body(&values[Int(slot)]!)
         if promote { moveToFront(slot) }
@@ -112,7 +112,7 @@ public struct LRUCache<Key: Hashable, Value> {
     ///   ``maxCost`` is not stored; any previous value for `key` is removed and counted.
     /// - Complexity: O(1) amortized, plus O(k) for the k entries evicted.
     @discardableResult
-    public mutating func insert(_ value: Value, forKey key: Key, cost: Int = 0) -> Int {
+    package mutating func insert(_ value: Value, forKey key: Key, cost: Int = 0) -> Int {
         if let slot = index[key] {
             totalCost += cost - links[Int(slot)].cost
             values[Int(slot)] = value
@@ -148,7 +148,7 @@ public struct LRUCache<Key: Hashable, Value> {
     ///
     /// - Complexity: O(1) on average.
     @discardableResult
-    public mutating func removeValue(forKey key: Key) -> Value? {
+    package mutating func removeValue(forKey key: Key) -> Value? {
         guard let slot = index.removeValue(forKey: key) else { return nil }
         return release(slot)
     }
@@ -157,7 +157,7 @@ public struct LRUCache<Key: Hashable, Value> {
     ///
     /// - Complexity: O(1) on average.
     @discardableResult
-    public mutating func removeLeastRecentlyUsed() -> (key: Key, value: Value)? {
+    package mutating func removeLeastRecentlyUsed() -> (key: Key, value: Value)? {
         guard tail != Self.none, let key = keys[Int(tail)] else { return nil }
         index.removeValue(forKey: key)
         guard let value = release(tail) else { return nil }
@@ -167,7 +167,7 @@ public struct LRUCache<Key: Hashable, Value> {
     /// Removes every entry, keeping the allocated storage.
     ///
     /// - Complexity: O(n).
-    public mutating func removeAll() {
+    package mutating func removeAll() {
         keys.removeAll(keepingCapacity: true)
         values.removeAll(keepingCapacity: true)
         links.removeAll(keepingCapacity: true)
@@ -181,7 +181,7 @@ public struct LRUCache<Key: Hashable, Value> {
     /// The entries, most recently used first; for tests and diagnostics.
     ///
     /// - Complexity: O(n).
-    public var entriesByRecency: [(key: Key, value: Value)] {
+    package var entriesByRecency: [(key: Key, value: Value)] {
         var entries: [(key: Key, value: Value)] = []
         var slot = head
         while slot != Self.none {
@@ -194,7 +194,7 @@ public struct LRUCache<Key: Hashable, Value> {
     /// Calls `body` for every entry, in no particular order.
     ///
     /// - Complexity: O(n).
-    public func forEach(_ body: (Key, Value) throws -> Void) rethrows {
+    package func forEach(_ body: (Key, Value) throws -> Void) rethrows {
         for (key, slot) in index { try body(key, values[Int(slot)]!) }
     }
 
@@ -254,7 +254,7 @@ public struct LRUCache<Key: Hashable, Value> {
     /// slots; the cost total matches; both limits hold.
     ///
     /// - Complexity: O(n) in the slots allocated.
-    public func invariantViolation() -> String? {
+    package func invariantViolation() -> String? {
         guard keys.count == links.count, values.count == links.count else { return "slot arrays differ in length" }
         var seen = Set<Int32>()
         var slot = head

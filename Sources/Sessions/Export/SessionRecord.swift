@@ -15,30 +15,66 @@ import Foundation
 /// session's versions between hosts (`"clock"`, `"base_clock"`: 19 digits, so that text order
 /// is number order, also for a Lua script).
 ///
-/// Field names are snake_case, like the SQLite columns; fields that are nil are left out.
+/// JSON keys are snake_case, like the SQLite columns; fields that are nil are left out.
 public struct SessionRecord: Codable, Sendable, Hashable {
+    /// The session's id in the store that wrote the record.
     public var id: Int64
-    public var token_hash: String
-    public var user_id: String?
+    /// The SHA-256 of the token, as 64 hex digits.
+    public var tokenHash: String
+    /// The owner; nil for an anonymous session.
+    public var userID: String?
+    /// The data: its text when it is UTF-8, else base64 (``dataEncoding``).
     public var data: String
-    public var data_encoding: String?
+    /// `"base64"` when ``data`` is base64 (binary or sealed data); nil for text.
+    public var dataEncoding: String?
+    /// Free-form attributes; nil when there are none.
     public var metadata: [String: String]?
-    public var created_at: Int64
-    public var updated_at: Int64
-    public var last_seen_at: Int64
-    public var idle_timeout_ms: Int64?
-    public var absolute_expires_at: Int64?
-    public var expires_at: Int64
+    /// Creation time, Unix milliseconds.
+    public var createdAt: Int64
+    /// When data, user or metadata last changed, Unix milliseconds.
+    public var updatedAt: Int64
+    /// The last persisted use, Unix milliseconds.
+    public var lastSeenAt: Int64
+    /// The sliding timeout; nil for none.
+    public var idleTimeoutMilliseconds: Int64?
+    /// The fixed deadline, Unix milliseconds; nil for none.
+    public var absoluteExpiresAt: Int64?
+    /// The effective deadline, Unix milliseconds.
+    public var expiresAt: Int64
+    /// The compare-and-swap version.
     public var version: Int64
+    /// The client address at creation.
     public var ip: String?
-    public var user_agent: String?
-    public var last_seen_ip: String?
-    public var last_seen_user_agent: String?
+    /// The client user agent at creation.
+    public var userAgent: String?
+    /// The client address at the last persisted use.
+    public var lastSeenIP: String?
+    /// The client user agent at the last persisted use.
+    public var lastSeenUserAgent: String?
+    /// The replicator that wrote the record, if one did.
     public var source: String?
     /// The hybrid clock reading of the write that made these contents, as 19 decimal digits.
     public var clock: String?
     /// The reading of the contents that write started from, as 19 decimal digits.
-    public var base_clock: String?
+    public var baseClock: String?
+
+    /// The JSON keys: snake_case, like the SQLite columns.
+    private enum CodingKeys: String, CodingKey {
+        case id, data, metadata, version, ip, source, clock
+        case tokenHash = "token_hash"
+        case userID = "user_id"
+        case dataEncoding = "data_encoding"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case lastSeenAt = "last_seen_at"
+        case idleTimeoutMilliseconds = "idle_timeout_ms"
+        case absoluteExpiresAt = "absolute_expires_at"
+        case expiresAt = "expires_at"
+        case userAgent = "user_agent"
+        case lastSeenIP = "last_seen_ip"
+        case lastSeenUserAgent = "last_seen_user_agent"
+        case baseClock = "base_clock"
+    }
 
     /// A clock reading as the records write it: 19 digits, zero-padded.
     public static func clockText(_ reading: Int64) -> String {
@@ -50,28 +86,28 @@ public struct SessionRecord: Codable, Sendable, Hashable {
     public init(_ session: Session, source: String? = nil) {
         self.source = source
         id = session.id
-        token_hash = session.tokenHash.hex
-        user_id = session.userID
+        tokenHash = session.tokenHash.hex
+        userID = session.userID
         // Sealed data starts with a NUL byte; keep it base64 so no text tool mangles it.
         if session.data.first != 0, let text = String(validating: session.data, as: UTF8.self) {
             data = text
-            data_encoding = nil
+            dataEncoding = nil
         } else {
             data = session.data.base64EncodedString()
-            data_encoding = "base64"
+            dataEncoding = "base64"
         }
         metadata = session.metadata.isEmpty ? nil : session.metadata
-        created_at = session.createdAt.millisecondsSince1970
-        updated_at = session.updatedAt.millisecondsSince1970
-        last_seen_at = session.lastSeenAt.millisecondsSince1970
-        idle_timeout_ms = session.deadlines.idleTimeoutMilliseconds
-        absolute_expires_at = session.deadlines.absoluteExpiresAt?.millisecondsSince1970
-        expires_at = session.expiresAt.millisecondsSince1970
+        createdAt = session.createdAt.millisecondsSince1970
+        updatedAt = session.updatedAt.millisecondsSince1970
+        lastSeenAt = session.lastSeenAt.millisecondsSince1970
+        idleTimeoutMilliseconds = session.deadlines.idleTimeoutMilliseconds
+        absoluteExpiresAt = session.deadlines.absoluteExpiresAt?.millisecondsSince1970
+        expiresAt = session.expiresAt.millisecondsSince1970
         version = session.version
         ip = session.ip
-        user_agent = session.userAgent
-        last_seen_ip = session.lastSeenIP
-        last_seen_user_agent = session.lastSeenUserAgent
+        userAgent = session.userAgent
+        lastSeenIP = session.lastSeenIP
+        lastSeenUserAgent = session.lastSeenUserAgent
     }
 
     /// The session this record describes.
@@ -79,11 +115,11 @@ public struct SessionRecord: Codable, Sendable, Hashable {
     /// - Throws: ``Sessions/SessionStoreError/Code/corruptDatabase`` for a record that does not
     ///   describe a session (bad hash, bad base64, no limits).
     public func session() throws(SessionStoreError) -> Session {
-        guard let hash = TokenHash(hex: token_hash) else {
-            throw SessionStoreError(.corruptDatabase, "a session record has token_hash \"\(token_hash.prefix(70))\", not 64 hex digits")
+        guard let hash = TokenHash(hex: tokenHash) else {
+            throw SessionStoreError(.corruptDatabase, "a session record has tokenHash \"\(tokenHash.prefix(70))\", not 64 hex digits")
         }
         let bytes: Data
-        if data_encoding == "base64" {
+        if dataEncoding == "base64" {
             guard let decoded = Data(base64Encoded: data) else {
                 throw SessionStoreError(.corruptDatabase, "session \(hash.shortHex) has data that is not valid base64")
             }
@@ -91,27 +127,27 @@ public struct SessionRecord: Codable, Sendable, Hashable {
         } else {
             bytes = Data(data.utf8)
         }
-        guard idle_timeout_ms != nil || absolute_expires_at != nil else {
+        guard idleTimeoutMilliseconds != nil || absoluteExpiresAt != nil else {
             throw SessionStoreError(.corruptDatabase, "session \(hash.shortHex) has neither an idle timeout nor an absolute deadline")
         }
         return Session(
             id: id,
             tokenHash: hash,
-            userID: user_id,
+            userID: userID,
             data: bytes,
             metadata: metadata ?? [:],
-            createdAt: SessionInstant(millisecondsSince1970: created_at),
-            updatedAt: SessionInstant(millisecondsSince1970: updated_at),
-            lastSeenAt: SessionInstant(millisecondsSince1970: last_seen_at),
+            createdAt: SessionInstant(millisecondsSince1970: createdAt),
+            updatedAt: SessionInstant(millisecondsSince1970: updatedAt),
+            lastSeenAt: SessionInstant(millisecondsSince1970: lastSeenAt),
             deadlines: SessionDeadlines(
-                idleTimeout: idle_timeout_ms.map { .milliseconds($0) },
-                absoluteExpiresAt: absolute_expires_at.map { SessionInstant(millisecondsSince1970: $0) }
+                idleTimeout: idleTimeoutMilliseconds.map { .milliseconds($0) },
+                absoluteExpiresAt: absoluteExpiresAt.map { SessionInstant(millisecondsSince1970: $0) }
             ),
             version: version,
             ip: ip,
-            userAgent: user_agent,
-            lastSeenIP: last_seen_ip,
-            lastSeenUserAgent: last_seen_user_agent
+            userAgent: userAgent,
+            lastSeenIP: lastSeenIP,
+            lastSeenUserAgent: lastSeenUserAgent
         )
     }
 
