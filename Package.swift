@@ -151,7 +151,7 @@ let package = Package(
         .target(name: "CChildProcess", path: "tools/CChildProcess"),
         .target(
             name: "SessionFuzzing",
-            dependencies: ["Sessions", "RedisSessions", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Sessions", "SQLiteSessions", "RedisSessions", .product(name: "NIOCore", package: "swift-nio")],
             path: "tools/SessionFuzzing",
             swiftSettings: swiftSettings
         ),

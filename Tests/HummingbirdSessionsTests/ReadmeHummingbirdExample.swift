@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdSessions
 import RedisSessions
 import Sessions
+import SQLiteSessions
 
 struct ShoppingCart: Codable, Sendable {
     var items: [String] = []
@@ -41,7 +42,7 @@ func makeShop(store: any SessionStore) throws -> Router<BasicSessionStoreRequest
 
 func runShop() async throws {
     // SQLite with a memory cache by default; SESSION_REPLICATE_TO=redis://… mirrors it to Redis.
-    let setup = try SessionStoreFactory.make()
+    let setup = try SessionStoreFactory.make(plugins: [.redis])
     // The sweeper (and the replicator) run beside the server; the store closes on shutdown.
     let app = Application(router: try makeShop(store: setup.store), services: setup.services)
     try await app.runService()

@@ -71,7 +71,7 @@ struct ReplicationShutdownTests {
             "SESSION_REPLICATE_TO": server.url,
             "SESSION_REPLICA_NAME": "retiring",
             "SESSION_DURABILITY": "normal",
-        ])
+        ], plugins: [.redis])
         let writer = Writer(store: setup.store)
         var logger = Logger(label: "test.shutdown")
         logger.logLevel = .notice

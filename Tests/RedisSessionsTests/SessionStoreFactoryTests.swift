@@ -51,7 +51,7 @@ struct SessionStoreFactoryTests {
     func redisOnlyAndReplicated() async throws {
         let url = try #require(RedisTestServer.url)
         let prefix = RedisTestServer.uniquePrefix()
-        let redis = try SessionStoreFactory.make(environment: ["USE_REDIS": "true", "REDIS_URL": url, "SESSION_KEY_PREFIX": prefix])
+        let redis = try SessionStoreFactory.make(environment: ["USE_REDIS": "true", "REDIS_URL": url, "SESSION_KEY_PREFIX": prefix], plugins: [.redis])
         #expect(redis.store is RedisSessionStore)
         let issued = try await redis.store.create()
         #expect(try await redis.store.exists(issued.token))
@@ -62,7 +62,7 @@ struct SessionStoreFactoryTests {
         let replicated = try SessionStoreFactory.make(environment: [
             "SESSION_DB": directory.appendingPathComponent("r.sqlite").path, "SESSION_REPLICATE_TO": url,
             "SESSION_KEY_PREFIX": prefix, "SESSION_REPLICA_NAME": "env-test", "SESSION_CACHE": "no",
-        ])
+        ], plugins: [.redis])
         #expect(replicated.store is ReplicatedSessionStore)
         #expect(replicated.services.contains { $0 is RedisReplicator })
         #expect(replicated.summary.contains("env-test"))
@@ -73,7 +73,7 @@ struct SessionStoreFactoryTests {
             "SESSION_DB": directory.appendingPathComponent("s.sqlite").path, "SESSION_REPLICATE_TO": url,
             "SESSION_KEY_PREFIX": prefix, "SESSION_REPLICA_NAME": "env-shared", "SESSION_SYNC": "true",
             "SESSION_SYNC_WHEN_STALE": "refuse", "SESSION_SYNC_STALE_AFTER": "10s", "SESSION_REPLICA_WAIT": "0",
-        ])
+        ], plugins: [.redis])
         #expect(shared.store is CachedSessionStore, "the cache stays in front, kept coherent by the stream")
         let sharing = try #require(((shared.store as? CachedSessionStore)?.backing as? ReplicatedSessionStore)?.configuration)
         #expect(sharing.sharing?.whenStale == .refuse)
@@ -103,7 +103,7 @@ struct SessionStoreFactoryTests {
     ])
     func badValuesAreExplained(_ environment: [String: String], _ mention: String) {
         #expect {
-            try SessionStoreFactory.make(environment: environment.merging(["SESSION_DB": "/nonexistent-dir/x.sqlite"]) { $1 })
+            try SessionStoreFactory.make(environment: environment.merging(["SESSION_DB": "/nonexistent-dir/x.sqlite"]) { $1 }, plugins: [.redis])
         } throws: { error in
             guard let error = error as? SessionStoreError else { return false }
             return error.code == .configurationError && error.message.contains(mention)

@@ -3,10 +3,11 @@
 import Vapor
 import VaporSessions
 import RedisSessions
+import SQLiteSessions
 
 func configureSessions(_ app: Application) throws {
     // SQLite with a memory cache by default; SESSION_REPLICATE_TO=redis://… mirrors it to Redis.
-    let setup = try SessionStoreFactory.make()
+    let setup = try SessionStoreFactory.make(plugins: [.redis])
     app.sessions.use(.store(setup.store))          // before app.sessions.middleware is read
     app.sessions.configuration = try .store()      // __Host-session, HttpOnly, Secure, SameSite=Lax
     app.middleware.use(app.sessions.middleware)

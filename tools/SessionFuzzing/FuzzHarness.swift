@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import Sessions
 import RedisSessions
+import SQLiteSessions
 
 /// The parsers that face the network or operator input, each as a libFuzzer target.
 ///

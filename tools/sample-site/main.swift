@@ -18,6 +18,7 @@ import Logging
 import RedisSessions
 import ServiceLifecycle
 import Sessions
+import SQLiteSessions
 
 struct Options {
     var host = "127.0.0.1"
@@ -73,7 +74,7 @@ var logger = Logger(label: "sample-site")
 logger.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
 let setup: SessionStoreFactory.Setup
 do {
-    setup = try SessionStoreFactory.make(environment: environment)
+    setup = try SessionStoreFactory.make(environment: environment, plugins: [.redis])
 } catch {
     FileHandle.standardError.write(Data("sample-site: \(error)\n".utf8))
     exit(1)

@@ -28,7 +28,7 @@ enum HostCommands {
     static func run() async throws {
         var logger = Logger(label: "session-test-peer")
         logger.logLevel = .notice
-        let setup = try SessionStoreFactory.make()
+        let setup = try SessionStoreFactory.make(plugins: [.redis])
         let store = setup.store
         let group = ServiceGroup(configuration: .init(services: setup.services.map { .init(service: $0) }, logger: logger))
         let services = Task { try await group.run() }

@@ -14,6 +14,7 @@ import Foundation
 import RedisSessions
 import SampleShop
 import Sessions
+import SQLiteSessions
 import Vapor
 import VaporSessions
 
@@ -71,7 +72,7 @@ func cart(in data: SessionData) -> Cart {
 
 var environment = ProcessInfo.processInfo.environment
 if environment["SESSION_DB"] == nil { environment["SESSION_DB"] = "vapor-sample-site.sqlite" }
-let setup = try SessionStoreFactory.make(environment: environment)
+let setup = try SessionStoreFactory.make(environment: environment, plugins: [.redis])
 
 var vaporEnvironment = Environment.production
 vaporEnvironment.arguments = ["vapor-sample-site"]
