@@ -67,7 +67,7 @@ extension SQLiteConnection {
     /// - Throws: A storage error; ``isTakenID(_:)`` tells one for an id another process took.
     func insert(_ row: StoredSessionRow, clock: Int64, baseClock: Int64 = 0) throws(SessionStoreError) {
         try with(.insertSessionWithID) { statement throws(SessionStoreError) in
-            SessionRow.bindInsert(row, clock: clock, baseClock: baseClock, to: statement)
+            SessionRow.bind(row, clock: clock, baseClock: baseClock, creation: true, to: statement)
             try statement.run("creating a session")
         }
     }
@@ -89,7 +89,7 @@ extension SQLiteConnection {
     /// new contents were written at `clock`.
     func update(_ row: StoredSessionRow, clock: Int64) throws(SessionStoreError) {
         try with(.updateSession) { statement throws(SessionStoreError) in
-            SessionRow.bindUpdate(row, clock: clock, to: statement)
+            SessionRow.bind(row, clock: clock, creation: false, to: statement)
             try statement.run("updating a session")
         }
     }

@@ -96,32 +96,14 @@ extension SQLiteConnection {
     /// Overwrites every field of an existing row, creation time and client included; the contents
     /// written at `clock` (from `baseClock`, or from the row's own clock when nil).
     func replaceImported(_ row: StoredSessionRow, clock: Int64, baseClock: Int64? = nil) throws(SessionStoreError) {
-        let session = row.session
         let statement = try cachedStatement("""
-            UPDATE sessions SET token_hash = ?16, user_id = ?2, data = ?3, metadata = ?4, created_at = ?5, updated_at = ?6, \
+            UPDATE sessions SET token_hash = ?1, user_id = ?2, data = ?3, metadata = ?4, created_at = ?5, updated_at = ?6, \
             last_seen_at = ?7, idle_timeout_ms = ?8, absolute_expires_at = ?9, expires_at = ?10, version = ?11, \
             ip = ?12, user_agent = ?13, last_seen_ip = ?14, last_seen_user_agent = ?15, \
-            base_clock = coalesce(?18, clock), clock = ?17 WHERE id = ?1
+            base_clock = coalesce(?18, clock), clock = ?17 WHERE id = ?16
             """)
         defer { statement.reset() }
-        statement.bind(session.id, at: 1)
-        statement.bind(session.userID, at: 2)
-        statement.bind(row.storedData, at: 3)
-        statement.bind(row.metadataText, at: 4)
-        statement.bind(session.createdAt.millisecondsSince1970, at: 5)
-        statement.bind(session.updatedAt.millisecondsSince1970, at: 6)
-        statement.bind(session.lastSeenAt.millisecondsSince1970, at: 7)
-        statement.bind(session.deadlines.idleTimeoutMilliseconds, at: 8)
-        statement.bind(session.deadlines.absoluteExpiresAt?.millisecondsSince1970, at: 9)
-        statement.bind(session.expiresAt.millisecondsSince1970, at: 10)
-        statement.bind(session.version, at: 11)
-        statement.bind(session.ip, at: 12)
-        statement.bind(session.userAgent, at: 13)
-        statement.bind(session.lastSeenIP, at: 14)
-        statement.bind(session.lastSeenUserAgent, at: 15)
-        statement.bind(session.tokenHash, at: 16)
-        statement.bind(clock, at: 17)
-        statement.bind(baseClock, at: 18)
+        SessionRow.bind(row, clock: clock, baseClock: baseClock, creation: true, to: statement)
         try statement.run("replacing an imported session")
     }
 }

@@ -45,50 +45,40 @@ enum SessionRow {
         return sessions
     }
 
-    /// Binds a new session to ``SessionSQL/insertSessionWithID``.
+    /// The parameters of a whole session row, numbered the same in every statement that writes
+    /// one (``SessionSQL/insertSessionWithID``, ``SessionSQL/updateSession``, the import's replace):
+    ///
+    /// | ?1 token_hash | ?2 user_id | ?3 data | ?4 metadata | ?5 created_at | ?6 updated_at |
+    /// | ?7 last_seen_at | ?8 idle_timeout_ms | ?9 absolute_expires_at | ?10 expires_at | ?11 version | ?12 ip |
+    /// | ?13 user_agent | ?14 last_seen_ip | ?15 last_seen_user_agent | ?16 id | ?17 clock | ?18 base_clock |
     ///
     /// - Parameters:
     ///   - clock: The ``HybridClock`` reading of the write that made these contents.
-    ///   - baseClock: The reading of the contents they were made from (0 for a new session).
-    static func bindInsert(_ row: StoredSessionRow, clock: Int64, baseClock: Int64 = 0, to statement: SQLiteStatement) {
+    ///   - baseClock: The reading of the contents they were made from; nil leaves the statement's
+    ///     own default (0 for a new row, the row's clock for a replacement).
+    ///   - creation: Whether to bind what only a new or replaced row writes (created_at, ip,
+    ///     user_agent, base_clock); a save leaves them, and their bindings, alone.
+    static func bind(_ row: StoredSessionRow, clock: Int64, baseClock: Int64? = nil, creation: Bool, to statement: SQLiteStatement) {
         let session = row.session
         statement.bind(session.tokenHash, at: 1)
         statement.bind(session.userID, at: 2)
         statement.bind(row.storedData, at: 3)
         statement.bind(row.metadataText, at: 4)
-        statement.bind(session.createdAt.millisecondsSince1970, at: 5)
         statement.bind(session.updatedAt.millisecondsSince1970, at: 6)
         statement.bind(session.lastSeenAt.millisecondsSince1970, at: 7)
-        statement.bind(session.deadlines.idleTimeout?.wholeMilliseconds, at: 8)
+        statement.bind(session.deadlines.idleTimeoutMilliseconds, at: 8)
         statement.bind(session.deadlines.absoluteExpiresAt?.millisecondsSince1970, at: 9)
         statement.bind(session.expiresAt.millisecondsSince1970, at: 10)
         statement.bind(session.version, at: 11)
-        statement.bind(session.ip, at: 12)
-        statement.bind(session.userAgent, at: 13)
         statement.bind(session.lastSeenIP, at: 14)
         statement.bind(session.lastSeenUserAgent, at: 15)
         statement.bind(session.id, at: 16)
         statement.bind(clock, at: 17)
+        guard creation else { return }
+        statement.bind(session.createdAt.millisecondsSince1970, at: 5)
+        statement.bind(session.ip, at: 12)
+        statement.bind(session.userAgent, at: 13)
         statement.bind(baseClock, at: 18)
-    }
-
-    /// Binds a changed session to ``SessionSQL/updateSession``, its contents written at `clock`.
-    static func bindUpdate(_ row: StoredSessionRow, clock: Int64, to statement: SQLiteStatement) {
-        let session = row.session
-        statement.bind(session.id, at: 1)
-        statement.bind(session.tokenHash, at: 2)
-        statement.bind(session.userID, at: 3)
-        statement.bind(row.storedData, at: 4)
-        statement.bind(row.metadataText, at: 5)
-        statement.bind(session.updatedAt.millisecondsSince1970, at: 6)
-        statement.bind(session.lastSeenAt.millisecondsSince1970, at: 7)
-        statement.bind(session.deadlines.idleTimeout?.wholeMilliseconds, at: 8)
-        statement.bind(session.deadlines.absoluteExpiresAt?.millisecondsSince1970, at: 9)
-        statement.bind(session.expiresAt.millisecondsSince1970, at: 10)
-        statement.bind(session.version, at: 11)
-        statement.bind(session.lastSeenIP, at: 12)
-        statement.bind(session.lastSeenUserAgent, at: 13)
-        statement.bind(clock, at: 14)
     }
 
     /// Metadata is stored as a JSON object with sorted keys, or NULL when empty, so it reads

@@ -105,13 +105,13 @@ enum SessionSQL: Int, CaseIterable {
             return """
                 INSERT INTO sessions (token_hash, user_id, data, metadata, created_at, updated_at, last_seen_at, \
                 idle_timeout_ms, absolute_expires_at, expires_at, version, ip, user_agent, last_seen_ip, last_seen_user_agent, id, \
-                clock, base_clock) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                clock, base_clock) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, coalesce(?18, 0))
                 """
         case .updateSession:
             return """
-                UPDATE sessions SET token_hash = ?2, user_id = ?3, data = ?4, metadata = ?5, updated_at = ?6, \
+                UPDATE sessions SET token_hash = ?1, user_id = ?2, data = ?3, metadata = ?4, updated_at = ?6, \
                 last_seen_at = ?7, idle_timeout_ms = ?8, absolute_expires_at = ?9, expires_at = ?10, version = ?11, \
-                last_seen_ip = ?12, last_seen_user_agent = ?13, \(Self.stampingClock(14)) WHERE id = ?1
+                last_seen_ip = ?14, last_seen_user_agent = ?15, \(Self.stampingClock(17)) WHERE id = ?16
                 """
         case .updateToken:
             return """

@@ -51,17 +51,6 @@ struct PowerLossTests {
         }
     }
 
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func register() throws {
         #expect(powerloss_register() == 0)
     }
@@ -74,7 +63,7 @@ struct PowerLossTests {
 
     /// One task's operations on its own sessions, recording what was acknowledged.
     static func runTask(_ index: Int, store: SQLiteSessionStore, seed: UInt64, steps: Int) async -> History {
-        var random = SplitMix(state: seed &+ UInt64(index) &* 7919)
+        var random = SplitMix64(seed: seed &+ UInt64(index) &* 7919)
         var history = History()
         var model = Model()
         let user = "user\(index)"

@@ -62,7 +62,7 @@ struct LRUCacheTests {
     /// Thousands of random operations, checked step by step against an obviously correct model.
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8, 42, 2026] as [UInt64])
     func randomizedOperationsMatchAReferenceModel(seed: UInt64) {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let maxCount = Int.random(in: 1...20, using: &generator)
         let maxCost = Int.random(in: 3...40, using: &generator)
         var cache = LRUCache<Int, Int>(maxCount: maxCount, maxCost: maxCost)
@@ -148,22 +148,5 @@ struct ReferenceLRU {
             evicted += 1
         }
         return evicted
-    }
-}
-
-/// A seeded generator so a failing sequence can be replayed (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

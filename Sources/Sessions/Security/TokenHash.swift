@@ -50,7 +50,7 @@ public struct TokenHash: Sendable, Hashable, Comparable, CustomStringConvertible
         guard utf8.count == Self.byteCount * 2 else { return nil }
         var bytes = [UInt8](repeating: 0, count: Self.byteCount)
         for index in 0..<Self.byteCount {
-            guard let high = Self.hexValue(utf8[2 * index]), let low = Self.hexValue(utf8[2 * index + 1]) else {
+            guard let high = HexDigit.value(utf8[2 * index]), let low = HexDigit.value(utf8[2 * index + 1]) else {
                 return nil
             }
             bytes[index] = high << 4 | low
@@ -111,14 +111,5 @@ public struct TokenHash: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Byte-wise order, the same order SQLite gives the `token_hash` BLOB column.
     public static func < (lhs: TokenHash, rhs: TokenHash) -> Bool {
         lhs.withUnsafeBytes { l in rhs.withUnsafeBytes { r in l.lexicographicallyPrecedes(r) } }
-    }
-
-    private static func hexValue(_ character: UInt8) -> UInt8? {
-        switch character {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
