@@ -1,11 +1,11 @@
 #if Hummingbird
 import HTTPTypes
+import NIOCore
 public import Hummingbird
-import Logging
 public import Sessions
 
-/// Loads each request's session from a ``Sessions/SessionStore`` before the handler runs and
-/// writes what the handler changed after it returns.
+/// Loads each request's session from a ``Sessions/SessionStore`` before the handler runs, refuses
+/// cross-site requests, and writes what the handler changed after it returns.
 ///
 /// ```swift
 /// let router = Router(context: BasicSessionStoreRequestContext.self)
@@ -16,19 +16,12 @@ public import Sessions
 /// }
 /// ```
 ///
-/// What it does for each request:
-/// - parses the cookie with ``Sessions/SessionToken`` before any I/O: a malformed value costs no
-///   store call, and the response clears it, as it clears a cookie naming no live session;
-/// - loads the session with the client's address and user agent (sliding expiry is the store's
-///   coalesced touch: a read writes nothing);
-/// - after the handler: nothing for a read; a compare-and-swap save for a change, replayed on a
-///   fresh read when another request saved first and answered 409 when that keeps happening; a
-///   new token with `Set-Cookie` after a login; a deletion cookie (same name, path and domain)
-///   after a logout. It never creates a session the handler did not ask for;
-/// - a handler that throws writes nothing;
-/// - a ``Sessions/SessionStoreError`` becomes an `HTTPError` with
-///   ``Sessions/SessionStoreError/httpStatusCode`` (the message is kept for 4xx; 5xx details go
-///   to the log, not the client).
+/// The request's lifecycle is ``Sessions/RequestSession``'s, the same for every framework: a
+/// malformed cookie costs no store call and is cleared; a read writes nothing; a change is a
+/// compare-and-swap save replayed on a fresh read when another request saved first; a login
+/// rotates the token; a logout deletes and clears the cookie; a handler that throws writes
+/// nothing. Unsafe requests are checked by ``Sessions/CSRFProtection`` before the handler. Errors
+/// are answered as ``Sessions/SessionErrorResponse`` says (403, 409, 413, 503, …).
 public struct SessionStoreMiddleware<Context: SessionStoreRequestContext>: RouterMiddleware {
     /// Describes the requesting client for a request; the default reads the peer address
     /// (when the context is a `RemoteAddressRequestContext`) and the `User-Agent` header. Behind a
@@ -39,7 +32,12 @@ public struct SessionStoreMiddleware<Context: SessionStoreRequestContext>: Route
     public let store: any SessionStore
     /// The cookie's name and attributes.
     public let cookie: SessionCookieOptions
+    /// The cross-site request checks.
+    public let csrf: CSRFProtection
+    /// The largest form body searched for the CSRF token.
+    public let maxFormSize: Int
     private let client: ClientResolver
+    private let csrfHeader: HTTPField.Name
 
     /// Creates the middleware.
     ///
@@ -47,27 +45,47 @@ public struct SessionStoreMiddleware<Context: SessionStoreRequestContext>: Route
     ///   - store: Where sessions live.
     ///   - cookie: The cookie's name and attributes; secure by default (`__Host-session`,
     ///     Secure, HttpOnly, SameSite=Lax, Path=/).
+    ///   - csrf: The cross-site request checks; on by default for every unsafe request.
+    ///   - maxFormSize: The largest form body read to find the CSRF token (a larger one is a 413).
     ///   - client: How to describe the requesting client.
     /// - Throws: ``Sessions/SessionStoreError/Code/configurationError`` for cookie options a
     ///   browser would refuse.
-    public init(store: any SessionStore, cookie: SessionCookieOptions = .secure, client: ClientResolver? = nil) throws {
+    public init(
+        store: any SessionStore,
+        cookie: SessionCookieOptions = .secure,
+        csrf: CSRFProtection = .standard,
+        maxFormSize: Int = 1 << 20,
+        client: ClientResolver? = nil
+    ) throws {
         try cookie.validate()
+        guard let csrfHeader = HTTPField.Name(csrf.headerName) else {
+            throw SessionStoreError(.configurationError, "the CSRF header name \(csrf.headerName) is not a valid HTTP field name")
+        }
+        self.csrfHeader = csrfHeader
         self.store = store
         self.cookie = cookie
+        self.csrf = csrf
+        self.maxFormSize = maxFormSize
         self.client = client ?? Self.peerClient
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var request = request
         let incoming = cookie.incomingCookie(in: request.headers[values: .cookie])
         do {
-            try await context.session.begin(store: store, cookie: cookie, incoming: incoming, client: client(request, context))
+            try await context.session.begin(store: store, cookie: cookie, incoming: incoming, client: client(request, context), csrf: csrf)
+            try await context.session.verify(csrfFacts(of: request)) {
+                guard CSRFProtection.isForm(contentType: request.headers[.contentType]) else { return nil }
+                return Array(buffer: try await request.collectBody(upTo: maxFormSize))
+            }
             var response = try await next(request, context)
             if let header = try await context.session.commit() {
                 response.headers.append(HTTPField(name: .setCookie, value: header))
             }
             return response
-        } catch let error as SessionStoreError {
-            throw Self.httpError(for: error, logger: context.logger)
+        } catch {
+            guard let answer = SessionErrorResponse(error, logger: context.logger) else { throw error }
+            throw HTTPError(HTTPResponse.Status(code: answer.status), message: answer.message)
         }
     }
 
@@ -77,13 +95,20 @@ public struct SessionStoreMiddleware<Context: SessionStoreRequestContext>: Route
         return SessionClient(ip: address, userAgent: request.headers[.userAgent])
     }
 
-    private static func httpError(for error: SessionStoreError, logger: Logger) -> HTTPError {
-        let status = HTTPResponse.Status(code: error.httpStatusCode)
-        if status.code >= 500 {
-            logger.error("session store failed", metadata: ["error": "\(error)"])
-            return HTTPError(status, message: status.code == 503 ? "The session store is unavailable; try again shortly." : "The session store failed.")
-        }
-        return HTTPError(status, message: error.message)
+    private func csrfFacts(of request: Request) -> CSRFProtection.Request {
+        CSRFProtection.Request(
+            method: request.method.rawValue,
+            path: request.uri.path,
+            host: request.head.authority,
+            secFetchSite: request.headers[.secFetchSite],
+            origin: request.headers[.origin],
+            headerToken: request.headers[csrfHeader]
+        )
     }
+}
+
+extension HTTPField.Name {
+    /// Where the browser says a request comes from (Fetch Metadata).
+    fileprivate static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
 }
 #endif

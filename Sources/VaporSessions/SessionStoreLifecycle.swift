@@ -6,10 +6,10 @@ import Synchronization
 public import Vapor
 
 /// Runs a store's background services (the sweeper, the replicator) while a Vapor application
-/// runs, and closes the store when it shuts down:
+/// runs, and closes the store when it shuts down. `app.sessions.use(.store(store, services:))`
+/// installs it; on its own:
 ///
 /// ```swift
-/// let setup = try SessionStoreFactory.make()
 /// app.lifecycle.use(SessionStoreLifecycle(store: setup.store, services: setup.services))
 /// ```
 ///

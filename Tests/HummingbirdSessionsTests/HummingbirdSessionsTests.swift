@@ -6,42 +6,17 @@ import HummingbirdTesting
 import NIOCore
 import Sessions
 import SessionTestSupport
-import Synchronization
 import Testing
 
 struct Cart: Codable, Sendable, Equatable {
     var items: [String] = []
 }
 
-/// Holds a request inside its handler until the test lets it go.
-final class Gate: Sendable {
-    private let state = Mutex<(entered: Bool, released: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, false, []))
-
-    func enterAndWait() async {
-        await withCheckedContinuation { continuation in
-            state.withLock { state in
-                state.entered = true
-                if state.released { continuation.resume() } else { state.waiters.append(continuation) }
-            }
-        }
-    }
-
-    var entered: Bool { state.withLock { $0.entered } }
-
-    func release() {
-        let waiters = state.withLock { state in
-            state.released = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-}
-
 /// The routes the tests drive: every kind of session use a handler makes.
-func makeApplication(store: any SessionStore, cookie: SessionCookieOptions = .secure, gate: Gate? = nil) throws -> some ApplicationProtocol {
+/// CSRF checks are off here (the requests carry no token); `HummingbirdCSRFTests` turns them on.
+func makeApplication(store: any SessionStore, cookie: SessionCookieOptions = .secure, csrf: CSRFProtection = .disabled, gate: Gate? = nil) throws -> some ApplicationProtocol {
     let router = Router(context: BasicSessionStoreRequestContext.self)
-    router.add(middleware: try SessionStoreMiddleware(store: store, cookie: cookie))
+    router.add(middleware: try SessionStoreMiddleware(store: store, cookie: cookie, csrf: csrf))
     router.get("/cart") { _, context in
         let cart = try context.session.data(as: Cart.self) ?? Cart()
         return "\(context.session.userID ?? "anonymous"):\(cart.items.joined(separator: ","))"

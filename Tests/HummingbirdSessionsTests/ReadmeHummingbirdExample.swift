@@ -12,12 +12,14 @@ struct ShoppingCart: Codable, Sendable {
 
 func makeShop(store: any SessionStore) throws -> Router<BasicSessionStoreRequestContext> {
     let router = Router(context: BasicSessionStoreRequestContext.self)
-    // Secure cookie defaults: __Host-session, Secure, HttpOnly, SameSite=Lax, Path=/.
+    // Secure cookie defaults (__Host-session, Secure, HttpOnly, SameSite=Lax, Path=/) and CSRF checks.
     router.add(middleware: try SessionStoreMiddleware(store: store))
 
     router.get("/cart") { _, context in
         let cart = try context.session.data(as: ShoppingCart.self) ?? ShoppingCart()
-        return cart.items.joined(separator: ", ")
+        // Forms that post back carry the session's token (scripts send it as X-CSRF-Token).
+        let token = try context.session.csrfToken() ?? ""
+        return "\(cart.items.joined(separator: ", "))<form method=post action=/logout><input type=hidden name=_csrf value=\(token)><button>Log out</button></form>"
     }
     router.post("/cart/{item}") { _, context in
         let item = try context.parameters.require("item")

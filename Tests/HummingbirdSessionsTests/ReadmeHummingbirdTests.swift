@@ -1,6 +1,7 @@
 #if Hummingbird
 import Foundation
 import Hummingbird
+import HTTPTypes
 import HummingbirdTesting
 import Sessions
 import SessionTestSupport
@@ -21,10 +22,13 @@ struct ReadmeHummingbirdTests {
             try await Application(router: try makeShop(store: harness.store)).test(.router) { client in
                 let added = try await client.execute(uri: "/cart/book", method: .post) { $0.headers[values: .setCookie].first }
                 let cookie = try #require(added?.split(separator: ";").first.map(String.init))
-                try await client.execute(uri: "/cart", method: .get, headers: [.cookie: cookie]) { response in
-                    #expect(String(buffer: response.body) == "book")
-                }
+                let page = try await client.execute(uri: "/cart", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
+                #expect(page.hasPrefix("book<form"))
+                let token = try #require(page.split(separator: "value=").last?.split(separator: ">").first.map(String.init))
                 try await client.execute(uri: "/logout-everywhere", method: .post, headers: [.cookie: cookie]) { response in
+                    #expect(response.status == .forbidden)
+                }
+                try await client.execute(uri: "/logout-everywhere", method: .post, headers: [.cookie: cookie, HTTPField.Name("X-CSRF-Token")!: token]) { response in
                     #expect(String(buffer: response.body) == "signed out of 0 sessions")
                 }
             }

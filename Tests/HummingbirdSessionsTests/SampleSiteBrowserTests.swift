@@ -2,13 +2,16 @@
 import ChildProcesses
 import Foundation
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
+import NIOCore
 import SessionTestSupport
 import Testing
 
 /// The sample site in a real Chromium, driven over WebDriver: two browser profiles sign in as one
 /// user, see each other on "your sessions", one signs the other out; a login's previous cookie,
-/// replayed over plain HTTP, is refused; logging out clears the cookie.
+/// replayed over plain HTTP, is refused; logging out clears the cookie; forms on another origin
+/// are refused.
 ///
 /// Needs `chromium` and `chromium-driver` (tools/setup installs them). Without them the test is
 /// skipped with a message, unless SESSIONS_REQUIRE_BROWSER=1 (tools/test sets it) makes it fail.
@@ -26,33 +29,11 @@ struct SampleSiteBrowserTests {
     func twoBrowsersSignInSeeEachOtherAndOneSignsTheOtherOut() async throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let site = try await LocalServerProcess(
-            try product("sample-site"),
-            environment: ["SESSION_DB": directory.appendingPathComponent("site.sqlite").path, "LOG_LEVEL": "warning"],
-            arguments: { ["--port", "\($0)"] },
-            ready: { port in (try? await localHTTP(.get, port: port, "/"))?.status == .ok }
-        )
-        let driver = try await LocalServerProcess(
-            try ChildProcess.find("chromedriver") ?? { throw LocalServerError(description: "chromedriver is not installed") }(),
-            arguments: { ["--port=\($0)", "--allowed-ips=127.0.0.1"] },
-            ready: { await WebDriver.isReady(port: $0) }
-        )
-        var browsers: [WebDriver] = []
-        do {
-            let laptop = try await WebDriver.start(driverPort: driver.port, profile: directory.appendingPathComponent("laptop"))
-            browsers.append(laptop)
-            let phone = try await WebDriver.start(driverPort: driver.port, profile: directory.appendingPathComponent("phone"))
-            browsers.append(phone)
-            try await run(site: site.port, laptop: laptop, phone: phone)
-        } catch {
-            for browser in browsers { await browser.quit() }
-            await driver.stop()
-            await site.stop()
-            throw error
+        try await Self.withSites(["site"], in: directory) { sites in
+            try await Self.withBrowsers(["laptop", "phone"], in: directory) { browsers in
+                try await run(site: sites[0], laptop: browsers[0], phone: browsers[1])
+            }
         }
-        for browser in browsers { await browser.quit() }
-        await driver.stop()
-        await site.stop()
     }
 
     /// Two copies of the sample site, each with its own SQLite file, sharing sessions through one
@@ -64,18 +45,131 @@ struct SampleSiteBrowserTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let redis = try #require(RedisTestServer.url)
         let prefix = RedisTestServer.uniquePrefix()
-        var sites: [LocalServerProcess] = []
-        for name in ["east", "west"] {
-            sites.append(try await LocalServerProcess(
-                try product("sample-site"),
-                environment: [
-                    "SESSION_DB": directory.appendingPathComponent("\(name).sqlite").path, "LOG_LEVEL": "warning",
-                    "SESSION_REPLICATE_TO": redis, "SESSION_SYNC": "true", "SESSION_REPLICA_NAME": name, "SESSION_KEY_PREFIX": prefix,
-                ],
-                arguments: { ["--port", "\($0)"] },
-                ready: { port in (try? await localHTTP(.get, port: port, "/"))?.status == .ok }
-            ))
+        let sharing = ["SESSION_REPLICATE_TO": redis, "SESSION_SYNC": "true", "SESSION_KEY_PREFIX": prefix]
+        do {
+            try await signOutAcrossHosts(directory: directory, environment: sharing)
+        } catch {
+            try? await RedisTestServer.deleteKeys(prefix: prefix)
+            throw error
         }
+        try await RedisTestServer.deleteKeys(prefix: prefix)
+    }
+
+    private func signOutAcrossHosts(directory: URL, environment: [String: String]) async throws {
+        try await Self.withSites(["east", "west"], in: directory, environment: environment) { sites in
+            try await Self.withBrowsers(["laptop", "phone"], in: directory) { browsers in
+                let (laptop, phone) = (browsers[0], browsers[1])
+                let east = "http://127.0.0.1:\(sites[0])/"
+                let west = "http://127.0.0.1:\(sites[1])/"
+                // The laptop signs in through the east host, the phone through the west one.
+                try await signIn(laptop, at: east)
+                try await signIn(phone, at: west)
+                // The west host lists both devices (the laptop's came through Redis), and serves the
+                // laptop's session too.
+                try await waitUntil("the laptop's session reaches the west host") {
+                    try await phone.open(west + "sessions")
+                    return try await phone.elements("tr.device").count == 2
+                }
+                try await laptop.open(west)
+                #expect(try await laptop.text(of: "#user") == "alice")
+                // The phone signs the laptop out on the west host; the laptop's next request to the
+                // east host finds itself logged out.
+                let laptopRow = try #require(try await otherDevice(in: phone))
+                try await phone.clickElement(try await phone.element("tr.device[data-session='\(laptopRow)'] button.revoke"))
+                try await waitUntil("the revoked device leaves the list") { try await phone.elements("tr.device").count == 1 }
+                try await waitUntil("the east host refuses the laptop") {
+                    try await laptop.open(east)
+                    return try await laptop.has("#login")
+                }
+                #expect(try await !laptop.has("#greeting"))
+                #expect(try await laptop.cookies()["__Host-session"] == nil)
+            }
+        }
+    }
+
+    /// A page served from another port of the same host (same site, other origin: `SameSite=Lax`
+    /// lets the cookie through, as it would from a sibling subdomain) posts to the shop's cart and
+    /// logout; both are refused with a 403 and change nothing, while the shop's own forms work.
+    @Test(.enabled(if: browserAvailable))
+    func formsOnAnotherOriginAreRefusedAndTheShopsOwnWork() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await Self.withSites(["site"], in: directory) { sites in
+            let shop = "http://127.0.0.1:\(sites[0])"
+            let router = Router()
+            router.get("/") { _, _ in
+                Response(
+                    status: .ok,
+                    headers: [.contentType: "text/html; charset=utf-8"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: """
+                        <!doctype html><html><body><h1>You won a prize</h1>
+                        <form method="post" action="\(shop)/cart"><input type="hidden" name="item" value="lamp"><button id="forged-cart">Claim</button></form>
+                        <form method="post" action="\(shop)/logout"><button id="forged-logout">Unsubscribe</button></form>
+                        </body></html>
+                        """))
+                )
+            }
+            try await Application(router: router).test(.live) { client in
+                let elsewhere = "http://127.0.0.1:\(try #require(client.port))/"
+                try await Self.withBrowsers(["victim"], in: directory) { browsers in
+                    let victim = browsers[0]
+                    try await signIn(victim, at: shop + "/")
+                    try await victim.open(shop + "/cart")
+                    try await victim.click("#add-book")
+                    try await victim.waitFor("#cart")
+                    #expect(try await victim.text(of: "#quantity-book") == "1")
+                    let cookie = try await victim.cookies()["__Host-session"]?["value"] as? String
+
+                    for forged in ["#forged-cart", "#forged-logout"] {
+                        try await victim.open(elsewhere)
+                        try await victim.click(forged)
+                        try await waitUntil("the shop answers the forged post") { try await !victim.has(forged) }
+                        #expect(try await victim.text(of: "body").contains("Cross-site request refused"), "\(forged)")
+                    }
+                    // Nothing changed: still signed in with the same cookie, the cart as it was.
+                    #expect(try await victim.cookies()["__Host-session"]?["value"] as? String == cookie)
+                    try await victim.open(shop + "/cart")
+                    #expect(try await victim.text(of: "#quantity-lamp") == "0")
+                    #expect(try await victim.text(of: "#quantity-book") == "1")
+                    // The shop's own forms still work.
+                    try await victim.click("#remove-book")
+                    try await victim.waitFor("#cart")
+                    #expect(try await victim.text(of: "#quantity-book") == "0")
+                    try await victim.click("#logout")
+                    #expect(try await victim.waitFor("#login"))
+                }
+            }
+        }
+    }
+
+    /// Runs the sample site once per name, each with a SQLite file of its own (and
+    /// `SESSION_REPLICA_NAME` the name), gives `body` their ports, and stops them.
+    static func withSites(_ names: [String], in directory: URL, environment: [String: String] = [:], _ body: ([Int]) async throws -> Void) async throws {
+        var sites: [LocalServerProcess] = []
+        do {
+            for name in names {
+                var variables = environment
+                variables["SESSION_DB"] = directory.appendingPathComponent("\(name).sqlite").path
+                variables["LOG_LEVEL"] = "warning"
+                if !environment.isEmpty { variables["SESSION_REPLICA_NAME"] = name }
+                sites.append(try await LocalServerProcess(
+                    try product("sample-site"),
+                    environment: variables,
+                    arguments: { ["--port", "\($0)"] },
+                    ready: { port in (try? await localHTTP(.get, port: port, "/"))?.status == .ok }
+                ))
+            }
+            try await body(sites.map(\.port))
+        } catch {
+            for site in sites { await site.stop() }
+            throw error
+        }
+        for site in sites { await site.stop() }
+    }
+
+    /// Starts chromedriver and one headless Chromium per profile name, gives `body` the browsers,
+    /// and quits them all.
+    static func withBrowsers(_ profiles: [String], in directory: URL, _ body: ([WebDriver]) async throws -> Void) async throws {
         let driver = try await LocalServerProcess(
             try ChildProcess.find("chromedriver") ?? { throw LocalServerError(description: "chromedriver is not installed") }(),
             arguments: { ["--port=\($0)", "--allowed-ips=127.0.0.1"] },
@@ -83,45 +177,17 @@ struct SampleSiteBrowserTests {
         )
         var browsers: [WebDriver] = []
         do {
-            let laptop = try await WebDriver.start(driverPort: driver.port, profile: directory.appendingPathComponent("laptop"))
-            browsers.append(laptop)
-            let phone = try await WebDriver.start(driverPort: driver.port, profile: directory.appendingPathComponent("phone"))
-            browsers.append(phone)
-            let east = "http://127.0.0.1:\(sites[0].port)/"
-            let west = "http://127.0.0.1:\(sites[1].port)/"
-            // The laptop signs in through the east host, the phone through the west one.
-            try await signIn(laptop, at: east)
-            try await signIn(phone, at: west)
-            // The west host lists both devices (the laptop's came through Redis), and serves the
-            // laptop's session too.
-            try await waitUntil("the laptop's session reaches the west host") {
-                try await phone.open(west + "sessions")
-                return try await phone.elements("tr.device").count == 2
+            for profile in profiles {
+                browsers.append(try await WebDriver.start(driverPort: driver.port, profile: directory.appendingPathComponent(profile)))
             }
-            try await laptop.open(west)
-            #expect(try await laptop.text(of: "#user") == "alice")
-            // The phone signs the laptop out on the west host; the laptop's next request to the
-            // east host finds itself logged out.
-            let laptopRow = try #require(try await otherDevice(in: phone))
-            try await phone.clickElement(try await phone.element("tr.device[data-session='\(laptopRow)'] button.revoke"))
-            try await waitUntil("the revoked device leaves the list") { try await phone.elements("tr.device").count == 1 }
-            try await waitUntil("the east host refuses the laptop") {
-                try await laptop.open(east)
-                return try await laptop.has("#login")
-            }
-            #expect(try await !laptop.has("#greeting"))
-            #expect(try await laptop.cookies()["__Host-session"] == nil)
+            try await body(browsers)
         } catch {
             for browser in browsers { await browser.quit() }
             await driver.stop()
-            for site in sites { await site.stop() }
-            try? await RedisTestServer.deleteKeys(prefix: prefix)
             throw error
         }
         for browser in browsers { await browser.quit() }
         await driver.stop()
-        for site in sites { await site.stop() }
-        try await RedisTestServer.deleteKeys(prefix: prefix)
     }
 
     private func run(site: Int, laptop: WebDriver, phone: WebDriver) async throws {

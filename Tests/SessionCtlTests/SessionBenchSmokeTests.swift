@@ -36,8 +36,7 @@ struct SessionBenchSmokeTests {
         "open + first load|cached|1|-",
         "http page view|hummingbird + sqlite|32|full", "http cart update|hummingbird + sqlite|32|full", "http login|hummingbird + sqlite|32|full",
         "http page view|hummingbird-auth memory|32|-", "http cart update|hummingbird-auth memory|32|-", "http login|hummingbird-auth memory|32|-",
-        "http page view|vapor + sqlite driver|32|full", "http cart update|vapor + sqlite driver|32|full", "http login|vapor + sqlite driver|32|full",
-        "http page view|vapor + sqlite middleware|32|full", "http cart update|vapor + sqlite middleware|32|full", "http login|vapor + sqlite middleware|32|full",
+        "http page view|vapor + sqlite|32|full", "http cart update|vapor + sqlite|32|full", "http login|vapor + sqlite|32|full",
         "http page view|vapor memory|32|-", "http cart update|vapor memory|32|-", "http login|vapor memory|32|-",
     ]
 
@@ -60,7 +59,7 @@ struct SessionBenchSmokeTests {
             #expect((row["operations"] as? Int ?? 0) > 0, "\(row["workload"] ?? "") \(row["store"] ?? "") ran no operations")
         }
         let goals = try #require(object["goals"] as? [[String: Any]])
-        #expect(goals.count == 36)
+        #expect(goals.count == 31)
         for goal in goals {
             // The Fluent peer is a package of its own, built only by a full run.
             if (goal["goal"] as? String)?.contains("Fluent") == true { continue }

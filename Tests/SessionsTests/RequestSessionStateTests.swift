@@ -93,134 +93,317 @@ struct RequestSessionStateTests {
         #expect(throws: Never.self) { try SessionCookieOptions(name: "sid", domain: "example.com", path: "/app").validate() }
     }
 
-    // MARK: What the end of a request writes
+    // MARK: The request lifecycle, step by step
 
-    @Test func aRequestThatChangesNothingWritesNothing() {
-        #expect(Self.isNothing(RequestSessionState(incoming: .none, loaded: nil, client: nil).plan()))
-        let (token, session) = Self.stored()
-        let state = RequestSessionState(incoming: .token(token), loaded: session, client: nil)
-        #expect(state.hasSession)
-        #expect(Self.isNothing(state.plan()))
+    /// A request that arrived with `token` and found `session`.
+    static func begun(_ token: SessionToken?, _ session: Session?, client: SessionClient? = nil, maxAttempts: Int = 3) -> RequestSessionState {
+        var state = RequestSessionState(incoming: token.map { .token($0) } ?? .none, client: client, maxAttempts: maxAttempts)
+        if case .load(let asked) = state.begin() {
+            #expect(asked == token)
+            state.loaded(session)
+        }
+        return state
     }
 
-    @Test func aCookieThatOpensNothingIsClearedWithoutAWrite() {
-        for incoming in [IncomingSessionCookie.malformed, .token(SessionToken.generate())] {
-            let plan = RequestSessionState(incoming: incoming, loaded: nil, client: nil).plan()
-            #expect(plan.clearsCookie)
-            #expect(plan.delete == nil)
-            guard case .none = plan.write else { Issue.record("\(plan.write)"); continue }
+    static func isRespond(_ action: RequestSessionState.Action, _ expected: String) -> Bool {
+        guard case .respond(let cookie) = action else { return false }
+        switch cookie {
+        case .none: return expected == "none"
+        case .clear: return expected == "clear"
+        case .set: return expected == "set"
         }
     }
 
+    static func issued(_ userID: String? = nil) -> IssuedSession {
+        let (token, session) = stored(userID: userID)
+        return IssuedSession(token: token, session: session)
+    }
+
+    @Test func noCookieMeansNoStoreCallAndAMalformedOneIsClearedWithoutOne() {
+        var none = RequestSessionState(incoming: .none, client: nil)
+        #expect(none.begin() == nil)
+        #expect(!none.hasSession)
+        #expect(Self.isRespond(none.finish(), "none"))
+
+        var malformed = RequestSessionState(incoming: .malformed, client: nil)
+        #expect(malformed.begin() == nil)
+        #expect(Self.isRespond(malformed.finish(), "clear"))
+
+        // A token that names no live session costs one read, and the cookie goes.
+        var unknown = Self.begun(SessionToken.generate(), nil)
+        #expect(!unknown.hasSession)
+        #expect(Self.isRespond(unknown.finish(), "clear"))
+    }
+
+    @Test func aRequestThatOnlyReadsWritesNothing() {
+        let (token, session) = Self.stored()
+        var state = Self.begun(token, session)
+        #expect(state.hasSession)
+        #expect(state.stored == session)
+        #expect(Self.isRespond(state.finish(), "none"))
+        #expect(!state.isOpen)
+    }
+
     @Test func editsWithoutASessionCreateOneWithTheClient() throws {
-        var state = RequestSessionState(incoming: .none, loaded: nil, client: SessionClient(ip: "192.0.2.9", userAgent: "Test"))
+        var state = Self.begun(nil, nil, client: SessionClient(ip: "192.0.2.9", userAgent: "Test"))
         try state.apply(Self.addItem("book"))
         state.expirationForNewSession = .absolute(.seconds(60))
-        guard case .create(let draft) = state.plan().write else { Issue.record("expected a create"); return }
+        #expect(state.hasSession)
+        guard case .create(let draft) = state.finish() else { Issue.record("expected a create"); return }
         #expect(try JSONDecoder().decode(Cart.self, from: draft.data) == Cart(items: ["book"]))
         #expect(draft.ip == "192.0.2.9")
         #expect(draft.userAgent == "Test")
         #expect(draft.expiration == .absolute(.seconds(60)))
+        #expect(Self.isRespond(state.completed(.created(Self.issued())), "set"))
     }
 
-    @Test func anEditToAStoredSessionIsACompareAndSwapSave() throws {
+    @Test func anEditToAStoredSessionIsACompareAndSwapSaveThatKeepsTheCookie() throws {
         let (token, session) = Self.stored(version: 5)
-        var state = RequestSessionState(incoming: .token(token), loaded: session, client: nil)
+        var state = Self.begun(token, session)
         try state.apply(Self.addItem("pen"))
-        guard case .save(let changed, let expected) = state.plan().write else { Issue.record("expected a save"); return }
+        guard case .save(let changed, let expected) = state.finish() else { Issue.record("expected a save"); return }
         #expect(expected == 5)
         #expect(try changed.decode(Cart.self) == Cart(items: ["pen"]))
+        #expect(Self.isRespond(state.completed(.saved), "none"))
 
         // Setting what is already there is no change.
         let cartData = try SessionDataCoding.encode(Cart(items: ["pen"]))
-        var same = RequestSessionState(incoming: .token(token), loaded: Self.stored(data: cartData).1, client: nil)
+        var same = Self.begun(token, Self.stored(data: cartData).1)
         try same.apply(RequestSessionState.Edit { $0.data = cartData })
-        #expect(Self.isNothing(same.plan()))
+        #expect(Self.isRespond(same.finish(), "none"))
     }
 
-    @Test func aReloadReplaysTheEditsOnTheNewerVersion() throws {
+    @Test func aConflictReadsAgainAndReplaysTheEditsOnTheNewerVersion() throws {
         let (token, session) = Self.stored(data: try SessionDataCoding.encode(Cart(items: ["a"])), version: 5)
-        var state = RequestSessionState(incoming: .token(token), loaded: session, client: nil)
+        var state = Self.begun(token, session)
         try state.apply(Self.addItem("mine"))
+        guard case .save = state.finish() else { Issue.record("expected a save"); return }
+        guard case .load(let again) = state.completed(.conflict) else { Issue.record("expected a fresh read"); return }
+        #expect(again == token)
         var newer = session.with(version: 6)
         newer.data = try SessionDataCoding.encode(Cart(items: ["a", "theirs"]))
-        try state.reload(newer, token: token)
-        guard case .save(let changed, let expected) = state.plan().write else { Issue.record("expected a save"); return }
+        guard case .save(let changed, let expected) = state.completed(.loaded(newer)) else { Issue.record("expected a save"); return }
         #expect(expected == 6)
         #expect(try changed.decode(Cart.self) == Cart(items: ["a", "theirs", "mine"]))
+        #expect(Self.isRespond(state.completed(.saved), "none"))
+    }
+
+    @Test func theLastConflictGivesUpWithAConflictError() throws {
+        let (token, session) = Self.stored(version: 1)
+        var state = Self.begun(token, session, maxAttempts: 2)
+        try state.apply(Self.addItem("x"))
+        guard case .save = state.finish() else { Issue.record("expected a save"); return }
+        guard case .load = state.completed(.conflict) else { Issue.record("expected a fresh read"); return }
+        guard case .save(_, 2) = state.completed(.loaded(session.with(version: 2))) else { Issue.record("expected a save of version 2"); return }
+        guard case .fail(let error) = state.completed(.conflict) else { Issue.record("expected to give up"); return }
+        #expect(error.code == .conflict)
+        #expect(error.httpStatusCode == 409)
     }
 
     @Test func aSaveWhoseSessionVanishedWritesNothingAndClearsTheCookie() throws {
         let (token, session) = Self.stored()
-        var state = RequestSessionState(incoming: .token(token), loaded: session, client: nil)
+        var state = Self.begun(token, session)
         try state.apply(Self.addItem("late"))
-        try state.reload(nil, token: token)
-        let plan = state.plan()
-        #expect(plan.clearsCookie)
-        guard case .none = plan.write else { Issue.record("a vanished session must not be recreated: \(plan.write)"); return }
+        guard case .save = state.finish() else { Issue.record("expected a save"); return }
+        #expect(Self.isRespond(state.completed(.gone), "clear"), "a vanished session must not be recreated")
+
+        // The same when the fresh read after a conflict finds it gone.
+        var raced = Self.begun(token, session)
+        try raced.apply(Self.addItem("late"))
+        _ = raced.finish()
+        guard case .load = raced.completed(.conflict) else { Issue.record("expected a fresh read"); return }
+        #expect(Self.isRespond(raced.completed(.loaded(nil)), "clear"))
     }
 
     @Test func loggingInRotatesAndALoginWhoseSessionVanishedCreatesOne() throws {
         let (token, session) = Self.stored(userID: nil)
-        var state = RequestSessionState(incoming: .token(token), loaded: session, client: nil)
+        var state = Self.begun(token, session)
         try state.logIn(userID: "alice")
-        guard case .rotate(let old, let changes, let expected) = state.plan().write else { Issue.record("expected a rotation"); return }
+        #expect(state.session?.userID == "alice")
+        guard case .rotate(let old, let changes, let expected) = state.finish() else { Issue.record("expected a rotation"); return }
         #expect(old == token)
         #expect(changes?.userID == "alice")
         #expect(expected == session.version)
-
-        try state.reload(nil, token: token)
-        guard case .create(let draft) = state.plan().write else { Issue.record("expected a create"); return }
+        // Logged out elsewhere meanwhile: the user has just proved who they are, so a new session.
+        guard case .create(let draft) = state.completed(.gone) else { Issue.record("expected a create"); return }
         #expect(draft.userID == "alice")
+        #expect(Self.isRespond(state.completed(.created(Self.issued("alice"))), "set"))
 
-        var fresh = RequestSessionState(incoming: .none, loaded: nil, client: nil)
+        var fresh = Self.begun(nil, nil)
         try fresh.logIn(userID: "bob")
-        guard case .create(let created) = fresh.plan().write else { Issue.record("expected a create"); return }
+        guard case .create(let created) = fresh.finish() else { Issue.record("expected a create"); return }
         #expect(created.userID == "bob")
+    }
 
-        var rotateOnly = RequestSessionState(incoming: .token(token), loaded: session, client: nil)
+    @Test func aPlainRotationSendsNoChangesAndNeedsASession() throws {
+        let (token, session) = Self.stored()
+        var rotateOnly = Self.begun(token, session)
         rotateOnly.rotate()
-        guard case .rotate(_, nil, _) = rotateOnly.plan().write else { Issue.record("expected a plain rotation"); return }
-        var nothingToRotate = RequestSessionState(incoming: .none, loaded: nil, client: nil)
+        guard case .rotate(_, nil, _) = rotateOnly.finish() else { Issue.record("expected a plain rotation"); return }
+        #expect(Self.isRespond(rotateOnly.completed(.rotated(Self.issued())), "set"))
+        // A rotation whose session vanished has nothing to create.
+        var vanished = Self.begun(token, session)
+        vanished.rotate()
+        _ = vanished.finish()
+        #expect(Self.isRespond(vanished.completed(.gone), "clear"))
+
+        var nothingToRotate = Self.begun(nil, nil)
         nothingToRotate.rotate()
-        #expect(Self.isNothing(nothingToRotate.plan()))
+        #expect(Self.isRespond(nothingToRotate.finish(), "none"))
     }
 
     @Test func logoutDeletesAndEditsAfterItStartAFreshSession() throws {
         let (token, session) = Self.stored(userID: "alice")
-        var state = RequestSessionState(incoming: .token(token), loaded: session, client: nil)
+        var state = Self.begun(token, session)
         try state.apply(Self.addItem("dropped"))
         state.logOut()
-        var plan = state.plan()
-        #expect(plan.delete == token)
-        #expect(plan.clearsCookie)
-        guard case .none = plan.write else { Issue.record("\(plan.write)"); return }
+        #expect(!state.hasSession)
+        guard case .delete(let deleted) = state.finish() else { Issue.record("expected a delete"); return }
+        #expect(deleted == token)
+        #expect(Self.isRespond(state.completed(.deleted), "clear"))
 
-        try state.apply(Self.addItem("after"))
-        plan = state.plan()
-        #expect(plan.delete == token)
-        guard case .create(let draft) = plan.write else { Issue.record("expected a create"); return }
+        var again = Self.begun(token, session)
+        again.logOut()
+        try again.apply(Self.addItem("after"))
+        guard case .delete = again.finish() else { Issue.record("expected a delete"); return }
+        guard case .create(let draft) = again.completed(.deleted) else { Issue.record("expected a create"); return }
         #expect(draft.userID == nil)
         #expect(try JSONDecoder().decode(Cart.self, from: draft.data) == Cart(items: ["after"]))
 
-        var everywhere = RequestSessionState(incoming: .token(token), loaded: session, client: nil)
+        // Logged out everywhere: the store already deleted it; only the cookie is left.
+        var everywhere = Self.begun(token, session)
         everywhere.logOut(alreadyDeleted: true)
-        #expect(everywhere.plan().delete == nil)
-        #expect(everywhere.plan().clearsCookie)
+        #expect(Self.isRespond(everywhere.finish(), "clear"))
+
+        // A logout whose cookie named nothing clears it without a delete.
+        var unknown = Self.begun(SessionToken.generate(), nil)
+        unknown.logOut()
+        #expect(Self.isRespond(unknown.finish(), "clear"))
     }
 
     @Test func aFailingEditLeavesTheStateAsItWas() throws {
         let (token, session) = Self.stored()
-        var state = RequestSessionState(incoming: .token(token), loaded: session, client: nil)
+        var state = Self.begun(token, session)
         struct Refused: Error {}
         #expect(throws: Refused.self) {
             try state.apply(RequestSessionState.Edit { _ in throw Refused() })
         }
-        #expect(Self.isNothing(state.plan()))
+        #expect(state.session == session)
+        #expect(Self.isRespond(state.finish(), "none"))
     }
 
-    private static func isNothing(_ plan: RequestSessionState.Plan) -> Bool {
-        guard plan.delete == nil, !plan.clearsCookie, case .none = plan.write else { return false }
-        return true
+    @Test func anEditThatNoLongerAppliesAfterAConflictWritesNothing() throws {
+        struct SoldOut: Error {}
+        let (token, session) = Self.stored(data: try SessionDataCoding.encode(Cart(items: [])), version: 1)
+        var state = Self.begun(token, session)
+        // Adds an item only while the cart holds none.
+        try state.apply(RequestSessionState.Edit { session in
+            var cart = try session.decodeData(as: Cart.self) ?? Cart()
+            guard cart.items.isEmpty else { throw SoldOut() }
+            cart.items.append("last one")
+            try session.encodeData(cart)
+        })
+        _ = state.finish()
+        guard case .load = state.completed(.conflict) else { Issue.record("expected a fresh read"); return }
+        var newer = session.with(version: 2)
+        newer.data = try SessionDataCoding.encode(Cart(items: ["taken"]))
+        #expect(Self.isRespond(state.completed(.loaded(newer)), "none"))
+    }
+
+    @Test func aSessionCreatedOrLoggedInUnderCSRFProtectionGetsItsTokenAtOnce() throws {
+        var created = Self.begun(nil, nil)
+        created.issuesCSRFTokens = true
+        try created.apply(Self.addItem("pen"))
+        guard case .create(let draft) = created.finish() else { Issue.record("expected a create"); return }
+        #expect(draft.metadata[CSRFProtection.metadataKey]?.count == 43)
+
+        let (token, session) = Self.stored()
+        var login = Self.begun(token, session)
+        login.issuesCSRFTokens = true
+        try login.logIn(userID: "alice")
+        guard case .rotate(_, let changes?, _) = login.finish() else { Issue.record("expected a rotation with changes"); return }
+        #expect(changes.metadata[CSRFProtection.metadataKey]?.count == 43)
+
+        // A token the session has is kept through the login: forms in other tabs keep working.
+        var tokened = session
+        tokened.metadata[CSRFProtection.metadataKey] = "kept"
+        var again = Self.begun(token, tokened)
+        again.issuesCSRFTokens = true
+        again.rotate()
+        guard case .rotate(_, nil, _) = again.finish() else { Issue.record("expected a plain rotation"); return }
+
+        // Without protection nothing is added.
+        var plain = Self.begun(nil, nil)
+        try plain.apply(Self.addItem("pen"))
+        guard case .create(let untokened) = plain.finish() else { Issue.record("expected a create"); return }
+        #expect(untokened.metadata[CSRFProtection.metadataKey] == nil)
+    }
+
+    // MARK: Cross-site request forgery
+
+    static func request(_ method: String = "POST", path: String = "/cart", host: String? = "shop.example", site: String? = nil, origin: String? = nil, token: String? = nil) -> CSRFProtection.Request {
+        CSRFProtection.Request(method: method, path: path, host: host, secFetchSite: site, origin: origin, headerToken: token)
+    }
+
+    static func refusal(_ request: CSRFProtection.Request, with protection: CSRFProtection = .standard, hasSession: Bool = true, expected: String? = "t0k3n", form: String? = nil) async -> String? {
+        do {
+            try await protection.check(request, hasSession: hasSession, expected: expected, formBody: { form.map { Array($0.utf8) } })
+            return nil
+        } catch let refusal as CSRFProtection.Refusal {
+            return refusal.reason
+        } catch {
+            return "unexpected \(error)"
+        }
+    }
+
+    @Test func safeMethodsAndExemptPathsAreNotChecked() {
+        let api = CSRFProtection.exempting(pathsStartingWith: ["/api/"])
+        for method in ["GET", "head", "OPTIONS", "TRACE"] {
+            #expect(!CSRFProtection.standard.applies(to: Self.request(method)))
+        }
+        for method in ["POST", "PUT", "PATCH", "DELETE", "BREW"] {
+            #expect(CSRFProtection.standard.applies(to: Self.request(method)))
+        }
+        #expect(!api.applies(to: Self.request(path: "/api/cart")))
+        #expect(api.applies(to: Self.request(path: "/cart")))
+        #expect(!CSRFProtection.disabled.applies(to: Self.request()))
+    }
+
+    @Test func aSameOriginRequestWithTheSessionsTokenPasses() async {
+        #expect(await Self.refusal(Self.request(site: "same-origin", token: "t0k3n")) == nil)
+        #expect(await Self.refusal(Self.request(site: "none", token: "t0k3n")) == nil)
+        // From a form, percent-encoded among other fields.
+        #expect(await Self.refusal(Self.request(origin: "https://shop.example"), form: "item=a+b&_csrf=t0k3n&x=%41") == nil)
+        #expect(await Self.refusal(Self.request(), form: "_csrf=t%30k3n") == nil)
+    }
+
+    @Test func whereTheRequestComesFromIsCheckedFirst() async {
+        #expect(await Self.refusal(Self.request(site: "cross-site", token: "t0k3n"))?.contains("cross-site") == true)
+        // A sibling subdomain is the same site but not the same origin.
+        #expect(await Self.refusal(Self.request(site: "same-site", token: "t0k3n"))?.contains("same-site") == true)
+        #expect(await Self.refusal(Self.request(origin: "https://evil.example", token: "t0k3n"))?.contains("Origin") == true)
+        #expect(await Self.refusal(Self.request(origin: "null", token: "t0k3n"))?.contains("Origin") == true)
+        let trusting = CSRFProtection(trustedOrigins: ["https://admin.example"])
+        #expect(await Self.refusal(Self.request(origin: "https://admin.example", token: "t0k3n"), with: trusting) == nil)
+    }
+
+    @Test func aMissingOrWrongTokenIsRefused() async {
+        #expect(await Self.refusal(Self.request(site: "same-origin"))?.contains("no token") == true)
+        #expect(await Self.refusal(Self.request(site: "same-origin", token: "t0k3m"))?.contains("does not match") == true)
+        #expect(await Self.refusal(Self.request(site: "same-origin", token: "t0k3n!"))?.contains("does not match") == true)
+        #expect(await Self.refusal(Self.request(site: "same-origin"), form: "csrf=t0k3n")?.contains("no token") == true)
+        // A session without a token yet matches nothing, not even an empty token.
+        #expect(await Self.refusal(Self.request(site: "same-origin", token: "t0k3n"), expected: nil)?.contains("no token yet") == true)
+        #expect(await Self.refusal(Self.request(site: "same-origin", token: ""), expected: "")?.contains("no token yet") == true)
+    }
+
+    @Test func withoutASessionTheOriginAloneJudges() async {
+        #expect(await Self.refusal(Self.request(site: "same-origin"), hasSession: false, expected: nil) == nil)
+        #expect(await Self.refusal(Self.request(), hasSession: false, expected: nil) == nil)
+        #expect(await Self.refusal(Self.request(site: "cross-site"), hasSession: false, expected: nil) != nil)
+        #expect(await Self.refusal(Self.request(origin: "https://evil.example"), hasSession: false, expected: nil) != nil)
+        #expect(CSRFProtection.isForm(contentType: "application/x-www-form-urlencoded; charset=UTF-8"))
+        #expect(!CSRFProtection.isForm(contentType: "multipart/form-data; boundary=x"))
+        #expect(!CSRFProtection.isForm(contentType: nil))
     }
 }

@@ -8,11 +8,8 @@ import SQLiteSessions
 func configureSessions(_ app: Application) throws {
     // SQLite with a memory cache by default; SESSION_REPLICATE_TO=redis://… mirrors it to Redis.
     let setup = try SessionStoreFactory.make(plugins: [.redis])
-    app.sessions.use(.store(setup.store))          // before app.sessions.middleware is read
-    app.sessions.configuration = try .store()      // __Host-session, HttpOnly, Secure, SameSite=Lax
-    app.middleware.use(app.sessions.middleware)
-    // The sweeper (and the replicator) from boot to shutdown; then the store closes.
-    app.lifecycle.use(SessionStoreLifecycle(store: setup.store, services: setup.services))
+    // Driver, secure cookie, middleware (with CSRF checks), and the sweeper from boot to shutdown.
+    try app.sessions.use(.store(setup.store, services: setup.services))
 
     app.post("login") { req in
         // After checking the password: a new token when the response is written.
@@ -22,6 +19,11 @@ func configureSessions(_ app: Application) throws {
     app.post("cart", ":item") { req in
         req.session.data["cart"] = try req.parameters.require("item")   // Vapor's own session data
         return "added"
+    }
+    app.get("cart") { req in
+        // Forms that post back carry the session's token (or send it as X-CSRF-Token).
+        let token = try req.storeSession.csrfToken() ?? ""
+        return "<form method=post action=/cart/book><input type=hidden name=_csrf value=\(token)></form>"
     }
     app.post("logout-everywhere") { req in
         "signed out of \(try await req.storeSession.logOutEverywhere()) sessions"

@@ -27,7 +27,14 @@ struct ReadmeVaporTests {
                 cookie = response.headers[.setCookie].first?.split(separator: ";").first.map(String.init)
                 #expect(response.status == .ok)
             }
-            let headers: HTTPHeaders = ["Cookie": try #require(cookie)]
+            var headers: HTTPHeaders = ["Cookie": try #require(cookie)]
+            try await app.testing().test(.POST, "cart/book", headers: headers) { response in
+                #expect(response.status == .forbidden)
+            }
+            var page = ""
+            try await app.testing().test(.GET, "cart", headers: headers) { page = $0.body.string }
+            let token = try #require(page.split(separator: "value=").last?.split(separator: ">").first.map(String.init))
+            headers.add(name: "X-CSRF-Token", value: token)
             try await app.testing().test(.POST, "cart/book", headers: headers) { response in
                 #expect(response.body.string == "added")
             }

@@ -2,36 +2,11 @@
 import Foundation
 import Sessions
 import SessionTestSupport
-import Synchronization
 import Testing
 import Vapor
 import VaporSessions
 import VaporTesting
-
-/// Holds a request inside its handler until the test lets it go.
-final class Gate: Sendable {
-    private let state = Mutex<(entered: Bool, released: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, false, []))
-
-    func enterAndWait() async {
-        await withCheckedContinuation { continuation in
-            state.withLock { state in
-                state.entered = true
-                if state.released { continuation.resume() } else { state.waiters.append(continuation) }
-            }
-        }
-    }
-
-    var entered: Bool { state.withLock { $0.entered } }
-
-    func release() {
-        let waiters = state.withLock { state in
-            state.released = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-}
+import SQLiteSessions
 
 /// A user Vapor's own session authentication can store.
 struct Member: SessionAuthenticatable {
@@ -54,13 +29,17 @@ func cookie(_ token: SessionToken, name: String = "__Host-session") -> HTTPHeade
 
 let vaporStoreKinds: [StoreKind] = [.memory, .sqlite, .cachedSQLite]
 
-/// Vapor's `req.session` on this package's store, through Vapor's own `SessionsMiddleware`.
-@Suite("Vapor session driver")
-struct VaporSessionDriverTests {
-    static func configure(_ app: Application, store: any SessionStore, gate: Gate? = nil) throws {
-        app.sessions.use(.store(store))
-        app.sessions.configuration = try .store()
-        app.middleware.use(app.sessions.middleware)
+/// `SessionStoreMiddleware` on Vapor: `req.session` (Vapor's dictionary of strings and its
+/// session authentication) and `req.storeSession` (typed data, login, devices) on one session.
+@Suite("Vapor sessions")
+struct VaporSessionsTests {
+    struct Cart: Codable, Sendable {
+        var items: [String] = []
+    }
+
+    /// CSRF checks are off here (the requests carry no token); `VaporCSRFTests` turns them on.
+    static func configure(_ app: Application, store: any SessionStore, cookie: SessionCookieOptions = .secure, gate: Gate? = nil) throws {
+        app.middleware.use(try SessionStoreMiddleware(store: store, cookie: cookie, csrf: .disabled))
         app.get("data") { req in "\(req.storeSession.userID ?? "anonymous"):\(req.session.data["k"] ?? "none")" }
         app.post("set", ":key", ":value") { req in
             req.session.data[try req.parameters.require("key")] = try req.parameters.require("value")
@@ -75,11 +54,22 @@ struct VaporSessionDriverTests {
             req.session.authenticate(Member(sessionID: try req.parameters.require("user")))
             return "welcome"
         }
+        app.post("unauthenticate") { req in
+            req.session.unauthenticate(Member.self)
+            return "bye"
+        }
         app.post("logout") { req in
             req.session.destroy()
             return "bye"
         }
+        app.post("store-logout") { req in
+            try req.storeSession.logOut()
+            return "bye"
+        }
         app.post("everywhere") { req in "\(try await req.storeSession.logOutEverywhere())" }
+        app.get("devices") { req in
+            try await req.storeSession.sessionsOfUser().map { "\($0.tokenHash.hex)\(req.storeSession.isCurrent($0) ? "*" : "")" }.joined(separator: "\n")
+        }
         app.post("fail") { req -> String in
             req.session.data["k"] = "never"
             throw Abort(.expectationFailed)
@@ -87,6 +77,14 @@ struct VaporSessionDriverTests {
         app.post("big") { req in
             req.session.data["k"] = String(repeating: "x", count: store.policy.maxDataSize + 1)
             return "stored"
+        }
+        app.get("cart") { req in
+            "\(req.storeSession.userID ?? "anonymous"):\((try req.storeSession.data(as: Cart.self) ?? Cart()).items.joined(separator: ","))"
+        }
+        app.post("cart", ":item") { req in
+            let item = try req.parameters.require("item")
+            try req.storeSession.updateData(as: Cart.self, default: Cart()) { $0.items.append(item) }
+            return "added"
         }
     }
 
@@ -99,6 +97,11 @@ struct VaporSessionDriverTests {
                     try await app.testing().test(.GET, "data", headers: headers) { response in
                         #expect(response.status == .ok)
                         #expect(response.body.string == "anonymous:none")
+                        if headers.contains(name: "Cookie") {
+                            #expect(sessionCookie(response)?.hasPrefix("__Host-session=; Max-Age=0") == true)
+                        } else {
+                            #expect(response.headers[.setCookie].isEmpty)
+                        }
                     }
                 }
             }
@@ -136,6 +139,7 @@ struct VaporSessionDriverTests {
                 for _ in 0..<10 {
                     try await app.testing().test(.GET, "data", headers: cookie(issued.token)) { response in
                         #expect(response.body.string == "alice:v")
+                        #expect(response.headers[.setCookie].isEmpty)
                     }
                 }
             }
@@ -182,8 +186,17 @@ struct VaporSessionDriverTests {
                 try await app.testing().test(.GET, "data", headers: cookieHeader(rotated)) { response in
                     #expect(response.body.string == "bob:v")
                 }
+                // Vapor's logout of the user ends the login: the user is cleared and the token rotated.
+                var anonymous: String?
+                try await app.testing().test(.POST, "unauthenticate", headers: cookieHeader(rotated)) { anonymous = sessionCookie($0) }
+                #expect(anonymous != nil && anonymous != rotated)
+                try await app.testing().test(.GET, "data", headers: cookieHeader(anonymous)) { response in
+                    #expect(response.body.string == "anonymous:v")
+                }
+                try await app.testing().test(.POST, "authenticate/bob", headers: cookieHeader(anonymous)) { rotated = sessionCookie($0) }
                 try await app.testing().test(.POST, "everywhere", headers: cookieHeader(rotated)) { response in
                     #expect(response.body.string == "1")
+                    #expect(sessionCookie(response)?.hasPrefix("__Host-session=; Max-Age=0") == true)
                 }
             }
             #expect(try await harness.store.load(issued.token) == nil)
@@ -264,107 +277,73 @@ struct VaporSessionDriverTests {
                     try await tester.test(.GET, "data", headers: cookie(SessionToken.generate())) { _ in }
                 }
             }
-            // Vapor's middleware creates a session for every unknown cookie; the driver never
-            // stores an empty one.
+            // Vapor's middleware creates a session for every unknown cookie; none is stored.
             #expect(try await harness.store.count(includeExpired: true) == 0)
         }
     }
-}
 
-/// This package's own middleware on Vapor: `req.requestSession`.
-@Suite("Vapor store middleware")
-struct VaporStoreMiddlewareTests {
-    struct Cart: Codable, Sendable {
-        var items: [String] = []
-    }
-
-    static func configure(_ app: Application, store: any SessionStore, cookie: SessionCookieOptions = .secure) throws {
-        app.middleware.use(try StoreSessionsMiddleware(store: store, cookie: cookie))
-        app.get("cart") { req in
-            "\(req.requestSession.userID ?? "anonymous"):\((try req.requestSession.data(as: Cart.self) ?? Cart()).items.joined(separator: ","))"
-        }
-        app.post("cart", ":item") { req in
-            let item = try req.parameters.require("item")
-            try req.requestSession.updateData(as: Cart.self, default: Cart()) { $0.items.append(item) }
-            return "added"
-        }
-        app.post("login", ":user") { req in
-            try req.requestSession.logIn(userID: try req.parameters.require("user"))
-            return "welcome"
-        }
-        app.post("logout") { req in
-            try req.requestSession.logOut()
-            return "bye"
-        }
-        app.post("big") { req in
-            try req.requestSession.setData(String(repeating: "x", count: store.policy.maxDataSize + 1))
-            return "stored"
-        }
-    }
-
-    @Test func noCookieNoStoreCallAndAReadSendsNoCookie() async throws {
-        try await withStore(.sqlite) { harness in
-            let store = CountingSessionStore(wrapping: harness.store)
-            let issued = try await harness.store.create(userID: "alice", value: Cart(items: ["pen"]))
-            try await withApp(configure: { try Self.configure($0, store: store) }) { app in
-                try await app.testing().test(.GET, "cart") { response in
-                    #expect(response.body.string == "anonymous:")
-                    #expect(response.headers[.setCookie].isEmpty)
-                }
-                #expect(store.calls.total == 0)
-                try await app.testing().test(.GET, "cart", headers: ["Cookie": "__Host-session=garbage"]) { response in
-                    #expect(sessionCookie(response)?.hasPrefix("__Host-session=; Max-Age=0") == true)
-                }
-                #expect(store.calls.total == 0)
-                try await app.testing().test(.GET, "cart", headers: cookie(issued.token)) { response in
-                    #expect(response.body.string == "alice:pen")
-                    #expect(response.headers[.setCookie].isEmpty)
-                }
-            }
-            #expect(store.calls.writes == 0)
-        }
-    }
-
-    @Test func loginRotatesLogoutClearsWithTheDomainAndOversizeIsA413() async throws {
+    @Test func typedDataLoginAndDevicesThroughStoreSessionAndALogoutClearsWithTheDomain() async throws {
         let options = SessionCookieOptions(name: "sid", domain: "shop.example", path: "/", secure: true)
         try await withStore(.sqlite, policy: { $0.maxDataSize = 2048 }) { harness in
+            let other = try await harness.store.create(userID: "alice", data: Data())
             try await withApp(configure: { try Self.configure($0, store: harness.store, cookie: options) }) { app in
                 var first: String?
                 try await app.testing().test(.POST, "cart/book") { first = sessionCookie($0, name: "sid") }
                 var second: String?
                 try await app.testing().test(.POST, "login/alice", headers: cookieHeader(first)) { second = sessionCookie($0, name: "sid") }
                 #expect(second != nil && second != first)
+                #expect(second?.contains("Domain=shop.example") == true)
                 try await app.testing().test(.GET, "cart", headers: cookieHeader(second)) { response in
                     #expect(response.body.string == "alice:book")
                 }
                 try await app.testing().test(.GET, "cart", headers: cookieHeader(first)) { response in
                     #expect(response.body.string == "anonymous:")
                 }
-                try await app.testing().test(.POST, "big", headers: cookieHeader(second)) { response in
-                    #expect(response.status == .payloadTooLarge)
+                try await app.testing().test(.GET, "devices", headers: cookieHeader(second)) { response in
+                    let lines = response.body.string.split(separator: "\n")
+                    #expect(lines.count == 2)
+                    #expect(lines.contains { $0 == other.session.tokenHash.hex })
+                    #expect(lines.filter { $0.hasSuffix("*") }.count == 1)
                 }
-                try await app.testing().test(.POST, "logout", headers: cookieHeader(second)) { response in
+                // Typed data is not Vapor's dictionary of strings: req.session.data cannot overwrite it.
+                try await app.testing().test(.POST, "set/k/v", headers: cookieHeader(second)) { response in
+                    #expect(response.status == .badRequest)
+                    #expect(response.body.string.contains("req.storeSession"))
+                }
+                try await app.testing().test(.POST, "store-logout", headers: cookieHeader(second)) { response in
                     #expect(sessionCookie(response, name: "sid") == "sid=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Domain=shop.example; Secure; HttpOnly; SameSite=Lax")
+                    #expect(response.headers[.setCookie].count == 1)
                 }
             }
-            #expect(try await harness.store.count() == 0)
+            #expect(try await harness.store.count() == 1)
         }
     }
 
-    @Test func aFloodOfUnknownCookiesLeavesNoRows() async throws {
-        try await withStore(.sqlite) { harness in
-            let store = CountingSessionStore(wrapping: harness.store)
-            try await withApp(configure: { try Self.configure($0, store: store) }) { app in
-                let tester = try app.testing()
-                for _ in 0..<1000 {
-                    try await tester.test(.GET, "cart", headers: cookie(SessionToken.generate())) { response in
-                        #expect(sessionCookie(response)?.hasPrefix("__Host-session=; Max-Age=0") == true)
-                    }
-                }
+    @Test func theProviderInstallsEverythingInOneCallAndClosesTheStoreAtShutdown() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteSessionStore(path: directory.appendingPathComponent("provider.sqlite").path)
+        try await withApp(configure: { app in
+            try app.sessions.use(.store(store, csrf: .disabled))
+            app.post("set", ":value") { req in
+                req.session.data["k"] = try req.parameters.require("value")
+                return "set"
             }
-            #expect(store.calls.writes == 0)
-            #expect(try await harness.store.count(includeExpired: true) == 0)
+            app.get("data") { req in req.session.data["k"] ?? "none" }
+            // A route group of its own takes the same middleware.
+            #expect(try app.sessions.storeMiddleware.driver.cookie == .secure)
+            #expect(app.sessions.driver is SessionStoreDriver)
+        }) { app in
+            var cookie: String?
+            try await app.testing().test(.POST, "set/v") { response in
+                cookie = sessionCookie(response)
+                #expect(response.headers[.setCookie].count == 1)
+            }
+            try await app.testing().test(.GET, "data", headers: cookieHeader(cookie)) { response in
+                #expect(response.body.string == "v")
+            }
         }
+        await #expect(throws: SessionStoreError.self) { _ = try await store.count() }
     }
 }
 #endif

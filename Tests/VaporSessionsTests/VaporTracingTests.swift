@@ -13,7 +13,7 @@ import VaporTesting
 @Suite("Vapor tracing")
 struct VaporTracingTests {
     @Test(arguments: [false, true])
-    func storeSpansNestUnderTheRequestSpan(throughOurMiddleware: Bool) async throws {
+    func storeSpansNestUnderTheRequestSpan(throughVaporsSession: Bool) async throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let tracer = InMemoryTracer()
@@ -21,23 +21,17 @@ struct VaporTracingTests {
         try await withTracer(tracer) {
             try await withApp(configure: { app in
                 app.middleware.use(TracingMiddleware())
-                if throughOurMiddleware {
-                    app.middleware.use(try StoreSessionsMiddleware(store: store))
-                    app.post("login", ":user") { req in
-                        try req.requestSession.logIn(userID: try req.parameters.require("user"))
-                        return "welcome"
+                app.middleware.use(try SessionStoreMiddleware(store: store))
+                app.post("login", ":user") { req in
+                    let user = try req.parameters.require("user")
+                    if throughVaporsSession {
+                        req.session.authenticate(Member(sessionID: user))
+                    } else {
+                        try req.storeSession.logIn(userID: user)
                     }
-                    app.get("me") { req in req.requestSession.userID ?? "anonymous" }
-                } else {
-                    app.sessions.use(.store(store))
-                    app.sessions.configuration = try .store()
-                    app.middleware.use(app.sessions.middleware)
-                    app.post("login", ":user") { req in
-                        try req.storeSession.logIn(userID: try req.parameters.require("user"))
-                        return "welcome"
-                    }
-                    app.get("me") { req in req.storeSession.userID ?? "anonymous" }
+                    return "welcome"
                 }
+                app.get("me") { req in req.storeSession.userID ?? "anonymous" }
             }) { app in
                 var setCookie: String?
                 try await app.testing().test(.POST, "login/alice") { response in setCookie = sessionCookie(response) }

@@ -78,13 +78,13 @@ router.add(middleware: SessionMiddleware(storage: driver))
 
 router.get("/") { _, context in
     let session = context.sessions.session
-    return page(ShopPages.home(user: session?.userID.flatMap { DemoUser.all[$0] }, cart: session?.cart ?? Cart()))
+    return page(ShopPages.home(user: session?.userID.flatMap { DemoUser.all[$0] }, cart: session?.cart ?? Cart(), csrf: nil))
 }
 
 router.post("/login") { request, context in
     let form = try await URLEncodedFormDecoder().decode(LoginForm.self, from: request, context: context)
     guard let user = DemoUser.all[form.user], form.password == DemoUser.password else {
-        return page(ShopPages.home(user: nil, cart: Cart(), problem: "Unknown user or wrong password."), status: .unauthorized)
+        return page(ShopPages.home(user: nil, cart: Cart(), csrf: nil, problem: "Unknown user or wrong password."), status: .unauthorized)
     }
     context.sessions.createSession(PeerSession(userID: user.id, cart: context.sessions.session?.cart ?? Cart()))
     return Response.redirect(to: "/", type: .normal)

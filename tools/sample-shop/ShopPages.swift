@@ -1,6 +1,7 @@
 /// The sample shop's pages as HTML text, for the sample site and for the benchmark's peer built on
 /// hummingbird-auth's own sessions, so both serve the same bytes. Every value that came from a
-/// request or the store goes through ``escape(_:)``.
+/// request or the store goes through ``escape(_:)``. Every form that posts carries the session's
+/// CSRF token when there is one (`csrf`; the peers without CSRF protection pass nil).
 public enum ShopPages {
     /// A whole page.
     public static func document(title: String, body: String) -> String {
@@ -30,18 +31,23 @@ public enum ShopPages {
         return escaped
     }
 
+    /// The hidden field that sends the session's CSRF token back with a form; empty without one.
+    public static func tokenField(_ csrf: String?) -> String {
+        csrf.map { #"<input type="hidden" name="_csrf" value="\#(escape($0))">"# } ?? ""
+    }
+
     /// The links at the top of every page.
-    static func navigation(user: DemoUser?) -> String {
+    static func navigation(user: DemoUser?, csrf: String?) -> String {
         var links = #"<nav><a href="/">Home</a> · <a href="/cart">Cart</a>"#
         if user != nil {
-            links += #" · <a href="/sessions">Your sessions</a> · <form method="post" action="/logout"><button id="logout">Log out</button></form>"#
+            links += #" · <a href="/sessions">Your sessions</a> · <form method="post" action="/logout">\#(tokenField(csrf))<button id="logout">Log out</button></form>"#
         }
         return links + "</nav>"
     }
 
     /// The home page: a greeting and the cart size when signed in, the sign-in form otherwise.
-    public static func home(user: DemoUser?, cart: Cart, problem: String? = nil) -> String {
-        var body = navigation(user: user)
+    public static func home(user: DemoUser?, cart: Cart, csrf: String?, problem: String? = nil) -> String {
+        var body = navigation(user: user, csrf: csrf)
         if let user {
             body += #"<h1 id="greeting">Hello, \#(escape(user.name))</h1>"#
             body += #"<p>You are signed in as <span id="user">\#(escape(user.id))</span>. Your cart holds <span id="cart-count">\#(cart.count)</span> items.</p>"#
@@ -49,7 +55,7 @@ public enum ShopPages {
             body += "<h1>Sign in</h1>"
             if let problem { body += #"<p id="problem">\#(escape(problem))</p>"# }
             body += #"""
-                <form method="post" action="/login">
+                <form method="post" action="/login">\#(tokenField(csrf))
                 <label>User <select id="login-user" name="user">\#(DemoUser.all.keys.sorted().map { "<option>\(escape($0))</option>" }.joined())</select></label>
                 <label>Password <input id="login-password" name="password" type="password"></label>
                 <button id="login">Sign in</button></form>
@@ -60,14 +66,15 @@ public enum ShopPages {
     }
 
     /// The cart, with a button to add and to remove each item of the catalogue.
-    public static func cart(user: DemoUser?, cart: Cart) -> String {
-        var body = navigation(user: user) + "<h1>Cart</h1><table id=\"cart\"><tr><th>Item</th><th>Quantity</th><th></th></tr>"
+    public static func cart(user: DemoUser?, cart: Cart, csrf: String?) -> String {
+        let token = tokenField(csrf)
+        var body = navigation(user: user, csrf: csrf) + "<h1>Cart</h1><table id=\"cart\"><tr><th>Item</th><th>Quantity</th><th></th></tr>"
         for item in Cart.catalogue {
             let quantity = cart.items[item] ?? 0
             body += #"""
                 <tr><td>\#(item)</td><td id="quantity-\#(item)">\#(quantity)</td><td>
-                <form method="post" action="/cart"><input type="hidden" name="item" value="\#(item)"><button id="add-\#(item)">Add</button></form>
-                <form method="post" action="/cart"><input type="hidden" name="item" value="\#(item)"><input type="hidden" name="action" value="remove"><button id="remove-\#(item)">Remove</button></form>
+                <form method="post" action="/cart">\#(token)<input type="hidden" name="item" value="\#(item)"><button id="add-\#(item)">Add</button></form>
+                <form method="post" action="/cart">\#(token)<input type="hidden" name="item" value="\#(item)"><input type="hidden" name="action" value="remove"><button id="remove-\#(item)">Remove</button></form>
                 </td></tr>
                 """#
         }
@@ -75,8 +82,9 @@ public enum ShopPages {
     }
 
     /// "Your sessions": the user's devices, this one marked, each with a button that signs it out.
-    public static func devices(user: DemoUser, devices: [ShopDevice]) -> String {
-        var body = navigation(user: user) + "<h1>Your sessions</h1>"
+    public static func devices(user: DemoUser, devices: [ShopDevice], csrf: String?) -> String {
+        let token = tokenField(csrf)
+        var body = navigation(user: user, csrf: csrf) + "<h1>Your sessions</h1>"
         body += #"<table id="devices"><tr><th>Device</th><th>Address</th><th>Signed in</th><th>Last seen</th><th></th></tr>"#
         for device in devices {
             let (hash, isCurrent) = (escape(device.id), device.isCurrent)
@@ -84,10 +92,10 @@ public enum ShopPages {
             body += "<td>\(escape(device.userAgent))\(isCurrent ? " <strong>(this device)</strong>" : "")</td>"
             body += "<td>\(escape(device.address))</td>"
             body += "<td>\(escape(device.signedIn))</td><td>\(escape(device.lastSeen))</td>"
-            body += #"<td><form method="post" action="/sessions/revoke"><input type="hidden" name="session" value="\#(hash)"><button class="revoke">Sign out</button></form></td></tr>"#
+            body += #"<td><form method="post" action="/sessions/revoke">\#(token)<input type="hidden" name="session" value="\#(hash)"><button class="revoke">Sign out</button></form></td></tr>"#
         }
         body += "</table>"
-        body += #"<p><form method="post" action="/logout-everywhere"><button id="logout-everywhere">Log out everywhere</button></form></p>"#
+        body += #"<p><form method="post" action="/logout-everywhere">\#(token)<button id="logout-everywhere">Log out everywhere</button></form></p>"#
         return document(title: "Your sessions", body: body)
     }
 }

@@ -15,19 +15,20 @@ enum SampleSite {
 
     static func router(store: any SessionStore, cookie: SessionCookieOptions) throws -> Router<Context> {
         let router = Router(context: Context.self)
+        // Every form below carries the session's CSRF token; the middleware checks it on each post.
         router.add(middleware: try SessionStoreMiddleware(store: store, cookie: cookie))
         router.add(middleware: SessionStoreAuthenticator(context: Context.self) { id, _ in DemoUser.all[id] })
 
         router.get("/") { _, context in
             let cart = try context.session.data(as: Cart.self) ?? Cart()
-            return Page(html: ShopPages.home(user: context.identity, cart: cart))
+            return Page(html: ShopPages.home(user: context.identity, cart: cart, csrf: try context.session.csrfToken()))
         }
 
         router.post("/login") { request, context in
             let form = try await URLEncodedFormDecoder().decode(LoginForm.self, from: request, context: context)
             guard let user = DemoUser.all[form.user], form.password == DemoUser.password else {
                 let cart = try context.session.data(as: Cart.self) ?? Cart()
-                return Page(html: ShopPages.home(user: nil, cart: cart, problem: "Unknown user or wrong password.")).response(status: .unauthorized)
+                return Page(html: ShopPages.home(user: nil, cart: cart, csrf: try context.session.csrfToken(), problem: "Unknown user or wrong password.")).response(status: .unauthorized)
             }
             // A new token for this browser: the cookie it had before stops working now.
             try context.session.logIn(userID: user.id)
@@ -35,7 +36,7 @@ enum SampleSite {
         }
 
         router.get("/cart") { _, context in
-            Page(html: ShopPages.cart(user: context.identity, cart: try context.session.data(as: Cart.self) ?? Cart()))
+            Page(html: ShopPages.cart(user: context.identity, cart: try context.session.data(as: Cart.self) ?? Cart(), csrf: try context.session.csrfToken()))
         }
 
         router.post("/cart") { request, context in
@@ -61,7 +62,7 @@ enum SampleSite {
                     isCurrent: context.session.isCurrent(session)
                 )
             }
-            return Page(html: ShopPages.devices(user: user, devices: rows)).response()
+            return Page(html: ShopPages.devices(user: user, devices: rows, csrf: try context.session.csrfToken())).response()
         }
 
         router.post("/sessions/revoke") { request, context in

@@ -7,9 +7,13 @@ import Foundation
 ///
 /// - Hummingbird: the sample site (`HummingbirdSessions`) and hummingbird-auth's
 ///   `SessionMiddleware` over `MemoryPersistDriver`;
-/// - Vapor: `vapor-sample-site` with the store as Vapor's session driver and with this package's
-///   middleware, Vapor's memory sessions, and Fluent's SQLite sessions (`tools/fluent-peer`, a
-///   package of its own, built here unless `--quick`).
+/// - Vapor: `vapor-sample-site` with the store (`app.sessions.use(.store(…))`) and with Vapor's
+///   memory sessions, and Fluent's SQLite sessions (`tools/fluent-peer`, a package of its own,
+///   built here unless `--quick`).
+///
+/// This package's sites check CSRF tokens on every post, as they would in production; the cart
+/// updates send each session's token (read from its page) in `X-CSRF-Token`. The peers have no
+/// CSRF protection and ignore the header.
 ///
 /// Store rows written are counted on each side: this store's change log, which every write
 /// appends to; the peers' own counters of driver writes.
@@ -51,18 +55,10 @@ struct HTTPWorkloads {
             Server(executable: binaries["hummingbird-auth-peer"]!, label: "hummingbird-auth memory", rowsWritten: peerCounter),
             Server(
                 executable: binaries["vapor-sample-site"]!,
-                label: "vapor + sqlite driver",
+                label: "vapor + sqlite",
                 durability: "full",
                 environment: ["SESSION_DURABILITY": "full"],
-                arguments: { ["--sessions", "driver", "--port", "\($0)"] },
-                rowsWritten: changeLog
-            ),
-            Server(
-                executable: binaries["vapor-sample-site"]!,
-                label: "vapor + sqlite middleware",
-                durability: "full",
-                environment: ["SESSION_DURABILITY": "full"],
-                arguments: { ["--sessions", "middleware", "--port", "\($0)"] },
+                arguments: { ["--sessions", "store", "--port", "\($0)"] },
                 rowsWritten: changeLog
             ),
             Server(
@@ -110,8 +106,9 @@ struct HTTPWorkloads {
         let wrk = Wrk(directory: directory)
         let seconds = options.httpSeconds
 
-        // Signed-in sessions for the page views and cart updates, round robin over 100 of them.
-        var cookies: [String] = []
+        // Signed-in sessions for the page views and cart updates, round robin over 100 of them,
+        // each with the CSRF token its page carries (none from the peers).
+        var sessions: [Wrk.Session] = []
         for index in 0..<100 {
             let user = ["alice", "bob", "carol"][index % 3]
             let response = try await LoopbackHTTP.request(
@@ -119,18 +116,19 @@ struct HTTPWorkloads {
                 headers: ["Content-Type": "application/x-www-form-urlencoded"],
                 body: "user=\(user)&password=demo"
             )
-            guard let cookie = response.values(of: "Set-Cookie").first?.split(separator: ";").first else {
+            guard let cookie = response.values(of: "Set-Cookie").first?.split(separator: ";").first.map(String.init) else {
                 throw BenchmarkFailure("\(server.label): a login set no cookie (status \(response.status))")
             }
-            cookies.append(String(cookie))
+            let page = try await LoopbackHTTP.request("GET", port: port, "/", headers: ["Cookie": cookie])
+            sessions.append(Wrk.Session(cookie: cookie, csrfToken: Self.csrfToken(in: page.body)))
         }
-        let pageView = Wrk.Request(method: "GET", path: "/", body: nil, cookies: cookies)
+        let pageView = Wrk.Request(method: "GET", path: "/", body: nil, sessions: sessions)
         _ = try wrk.run(pageView, port: port, seconds: 1)
 
         let workloads: [(name: String, request: Wrk.Request)] = [
             ("http page view", pageView),
-            ("http cart update", Wrk.Request(method: "POST", path: "/cart", body: "item=book", cookies: cookies)),
-            ("http login", Wrk.Request(method: "POST", path: "/login", body: "user=alice&password=demo", cookies: [])),
+            ("http cart update", Wrk.Request(method: "POST", path: "/cart", body: "item=book", sessions: sessions)),
+            ("http login", Wrk.Request(method: "POST", path: "/login", body: "user=alice&password=demo", sessions: [])),
         ]
         for workload in workloads {
             let before = try await server.rowsWritten(port, directory)
@@ -153,6 +151,13 @@ struct HTTPWorkloads {
             ))
             options.report(results.last!)
         }
+    }
+
+    /// The value of the page's first `_csrf` field; nil when its forms carry none.
+    static func csrfToken(in html: String) -> String? {
+        guard let field = html.range(of: #"name="_csrf" value=""#) else { return nil }
+        let rest = html[field.upperBound...]
+        return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
     }
 
     /// Change-log entries of the store at `path`: one per session write (a rotation writes two

@@ -3,8 +3,8 @@ import Foundation
 
 /// Runs wrk (Debian's `wrk`) against a server on 127.0.0.1 and reads its figures.
 ///
-/// Every request goes through a Lua script, which picks the next session cookie (round robin
-/// over the cookies given) and reports requests, duration, latency percentiles and errors as
+/// Every request goes through a Lua script, which picks the next session (round robin over the
+/// sessions given: its cookie and CSRF token) and reports requests, duration, latency percentiles and errors as
 /// one JSON line from wrk's `done` hook.
 struct Wrk {
     struct Figures: Decodable {
@@ -18,12 +18,20 @@ struct Wrk {
         var requestsPerSecond: Double { Double(requests) / max(duration_us / 1e6, 1e-9) }
     }
 
+    /// A signed-in browser: what it sends with each request.
+    struct Session {
+        /// A whole `Cookie` header value.
+        var cookie: String
+        /// Sent as `X-CSRF-Token`; nil for a site whose pages carry none.
+        var csrfToken: String?
+    }
+
     struct Request {
         var method: String
         var path: String
         var body: String?
-        /// Sent with the request; each entry is a whole `Cookie` header value.
-        var cookies: [String]
+        /// Round robin over these; none for requests without a session.
+        var sessions: [Session]
     }
 
     static var isInstalled: Bool { ChildProcess.find("wrk") != nil }
@@ -56,10 +64,14 @@ struct Wrk {
         func quoted(_ text: String) -> String {
             "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
-        let cookies = request.cookies.map(quoted).joined(separator: ",\n  ")
+        let cookies = request.sessions.map { quoted($0.cookie) }.joined(separator: ",\n  ")
+        let tokens = request.sessions.map { $0.csrfToken.map(quoted) ?? "false" }.joined(separator: ",\n  ")
         return """
             local cookies = {
               \(cookies)
+            }
+            local tokens = {
+              \(tokens)
             }
             local counter = 0
             local method = \(quoted(request.method))
@@ -71,7 +83,9 @@ struct Wrk {
               if body then headers["Content-Type"] = "application/x-www-form-urlencoded" end
               if #cookies > 0 then
                 counter = counter + 1
-                headers["Cookie"] = cookies[(counter % #cookies) + 1]
+                local index = (counter % #cookies) + 1
+                headers["Cookie"] = cookies[index]
+                if tokens[index] then headers["X-CSRF-Token"] = tokens[index] end
               end
               return wrk.format(method, path, headers, body)
             end

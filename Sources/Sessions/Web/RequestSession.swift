@@ -2,32 +2,32 @@ import Foundation
 import Synchronization
 
 /// The session of one HTTP request, as a handler sees it: read it, change its typed data, log in,
-/// rotate, log out. A framework integration creates one per request, ``begin(store:cookie:incoming:client:)``s
-/// it before the handler and ``commit()``s it after; it is a reference, so request contexts that are
+/// rotate, log out. A framework integration creates one per request, ``begin(store:cookie:incoming:client:csrf:)``s
+/// it before the handler, ``verify(_:formBody:)``s unsafe requests, and ``commit()``s it after; it is a reference, so request contexts that are
 /// copied between middleware and handler all share it.
 ///
-/// Reading writes nothing. Changes are kept as edits and written once, when the handler has
-/// returned: a compare-and-swap save that, when another request saved first, reads the session
-/// again and replays the edits (at most ``maxAttempts`` times, then ``SessionStoreError/Code/conflict``).
-/// A handler that throws writes nothing.
+/// The rules live in ``RequestSessionState``; this class carries out the actions it returns
+/// against the store. Reading writes nothing. Changes are kept as edits and written once, when
+/// the handler has returned: a compare-and-swap save that, when another request saved first,
+/// reads the session again and replays the edits. A handler that throws writes nothing.
 ///
 /// ```swift
 /// struct Cart: Codable { var items: [String] = [] }
 /// try session.updateData(as: Cart.self, default: Cart()) { $0.items.append(item) }
 /// try session.logIn(userID: user.id)     // new token at the end of this request
-/// session.logOut()                       // deleted, and the cookie cleared
+/// try session.logOut()                   // deleted, and the cookie cleared
 /// ```
 public final class RequestSession: Sendable {
     private struct Attachment: Sendable {
         let store: any SessionStore
         let cookie: SessionCookieOptions
+        let csrf: CSRFProtection
         var state: RequestSessionState
-        var committed = false
     }
 
     private let attachment = Mutex<Attachment?>(nil)
 
-    /// How many times a save that meets a newer version is retried on a fresh read.
+    /// How many times a save that meets a newer version is tried.
     public let maxAttempts: Int
 
     /// A session not attached to a request yet; the integration's middleware attaches it.
@@ -46,102 +46,91 @@ public final class RequestSession: Sendable {
     ///   - cookie: The cookie's attributes, for the `Set-Cookie` that ``commit()`` returns.
     ///   - incoming: The request's cookie, from ``SessionCookieOptions/incomingCookie(in:)``.
     ///   - client: The requesting client, recorded as the session's last use.
+    ///   - csrf: The cross-site request checks ``verify(_:formBody:)`` makes; when they are on, a
+    ///     session this request creates or logs in gets its CSRF token at once.
     public func begin(
         store: any SessionStore,
         cookie: SessionCookieOptions,
         incoming: IncomingSessionCookie,
-        client: SessionClient?
+        client: SessionClient?,
+        csrf: CSRFProtection = .disabled
     ) async throws {
-        let loaded = try await incoming.token.asyncMap { try await store.load($0, client: client) } ?? nil
+        var state = RequestSessionState(incoming: incoming, client: client, maxAttempts: maxAttempts)
+        state.issuesCSRFTokens = csrf.isEnabled
+        if case .load(let token) = state.begin() {
+            state.loaded(try await store.load(token, client: client))
+        }
         try attachment.withLock { attachment throws(SessionStoreError) in
             guard attachment == nil else {
                 throw SessionStoreError(.internalError, "this request's session was begun twice; install the session middleware once")
             }
-            attachment = Attachment(
-                store: store,
-                cookie: cookie,
-                state: RequestSessionState(incoming: incoming, loaded: loaded, client: client)
-            )
+            attachment = Attachment(store: store, cookie: cookie, csrf: csrf, state: state)
         }
     }
 
     /// Writes what the handler changed and returns the `Set-Cookie` value to send, if any: the
     /// new token after a creation or rotation, a deletion cookie after a logout or for a cookie
-    /// that named no live session, nothing at all after a read or a plain save.
+    /// that names no live session, nothing at all after a read or a plain save.
     ///
     /// - Throws: ``SessionStoreError/Code/conflict`` when every attempt to save met a newer
     ///   version; storage errors as the store reports them.
     public func commit() async throws -> String? {
-        let (store, cookie, initial) = try attachment.withLock { attachment throws(SessionStoreError) in
-            guard var current = attachment else { throw Self.notBegun }
-            guard !current.committed else {
-                throw SessionStoreError(.internalError, "this request's session was committed twice")
-            }
-            current.committed = true
-            attachment = current
-            return (current.store, current.cookie, current.state)
-        }
+        let (store, cookie, initial) = try readAttached { ($0.store, $0.cookie, $0.state) }
+        guard initial.isOpen else { throw SessionStoreError(.internalError, "this request's session was committed twice") }
         var state = initial
-        let plan = state.plan()
-        if let token = plan.delete { _ = try await store.delete(token) }
-
-        let issued: IssuedSession?
-        switch plan.write {
-        case .none:
-            issued = nil
-        case .create(let draft):
-            issued = try await store.create(draft)
-        case .save, .rotate:
-            guard let token = state.loaded?.token else { return nil }
-            issued = try await SessionConflictRetry(maxAttempts: maxAttempts).run(
-                token,
-                store: store,
-                client: nil,
-                startingFrom: state.loaded?.session
-            ) { stored in
-                if stored?.version != state.loaded?.session.version || stored == nil {
-                    try state.reload(stored, token: token)
-                }
-                return try await Self.write(state.plan().write, to: store, reloading: &state, token: token)
+        var action = state.finish()
+        defer { attachment.withLock { $0?.state = state } }
+        while true {
+            switch action {
+            case .load(let token):
+                action = state.completed(.loaded(try await store.load(token, client: nil)))
+            case .delete(let token):
+                _ = try await store.delete(token)
+                action = state.completed(.deleted)
+            case .create(let draft):
+                action = state.completed(.created(try await store.create(draft)))
+            case .save(let session, let expectedVersion):
+                action = state.completed(try await Self.answer { _ = try await store.save(session, expectedVersion: expectedVersion); return .saved })
+            case .rotate(let token, let changes, let expectedVersion):
+                action = state.completed(try await Self.answer {
+                    try await store.rotate(token, saving: changes, expectedVersion: expectedVersion).map { .rotated($0) } ?? .gone
+                })
+            case .respond(.none):
+                return nil
+            case .respond(.set(let token, let session)):
+                return cookie.setCookieHeader(for: token, session: session, now: store.policy.now)
+            case .respond(.clear):
+                return cookie.deletionCookieHeader
+            case .fail(let error):
+                throw error
             }
         }
-        attachment.withLock { $0?.state = state }
-        if let issued {
-            return cookie.setCookieHeader(for: issued.token, session: issued.session, now: store.policy.now)
-        }
-        // A save that found its session gone leaves nothing for the cookie to name.
-        let sessionVanished = state.loaded == nil && state.beganWithSession
-        return plan.clearsCookie || sessionVanished ? cookie.deletionCookieHeader : nil
     }
 
-    /// Carries out one write; a save or rotation that finds the session gone re-plans without it
-    /// (a login then creates a new session, a plain save writes nothing).
-    private static func write(
-        _ write: RequestSessionState.Write,
-        to store: any SessionStore,
-        reloading state: inout RequestSessionState,
-        token: SessionToken
-    ) async throws -> IssuedSession? {
-        switch write {
-        case .none:
-            return nil
-        case .create(let draft):
-            return try await store.create(draft)
-        case .save(let session, let expectedVersion):
-            do {
-                _ = try await store.save(session, expectedVersion: expectedVersion)
-                return nil
-            } catch let error as SessionStoreError where error.code == .notFound {
-                try state.reload(nil, token: token)
-                return try await Self.write(state.plan().write, to: store, reloading: &state, token: token)
-            }
-        case .rotate(let token, let changes, let expectedVersion):
-            if let rotated = try await store.rotate(token, saving: changes, expectedVersion: expectedVersion) {
-                return rotated
-            }
-            try state.reload(nil, token: token)
-            return try await Self.write(state.plan().write, to: store, reloading: &state, token: token)
+    /// A write's outcome as the state machine takes it: a conflict or a vanished session is an
+    /// answer, not an error.
+    private static func answer(_ write: () async throws -> RequestSessionState.StoreAnswer) async throws -> RequestSessionState.StoreAnswer {
+        do {
+            return try await write()
+        } catch let error as SessionStoreError where error.code == .conflict {
+            return .conflict
+        } catch let error as SessionStoreError where error.code == .notFound {
+            return .gone
         }
+    }
+
+    /// Refuses a cross-site request (``CSRFProtection``, as given to
+    /// ``begin(store:cookie:incoming:client:csrf:)``) before the handler runs.
+    ///
+    /// - Parameters:
+    ///   - request: What the request says about itself.
+    ///   - formBody: Reads the request's form body, for a token sent as a form field; nil when
+    ///     the body is not a form (``CSRFProtection/isForm(contentType:)``). Called only when needed.
+    /// - Throws: ``CSRFProtection/Refusal`` (answer 403, ``SessionErrorResponse``).
+    public func verify(_ request: CSRFProtection.Request, formBody: () async throws -> [UInt8]?) async throws {
+        let (protection, stored) = try readAttached { ($0.csrf, $0.state.stored) }
+        guard protection.applies(to: request) else { return }
+        try await protection.check(request, hasSession: stored != nil, expected: stored?.metadata[CSRFProtection.metadataKey], formBody: formBody)
     }
 
     // MARK: Reading
@@ -150,28 +139,46 @@ public final class RequestSession: Sendable {
     public var exists: Bool { read { $0.state.hasSession } ?? false }
 
     /// The session as the store returned it for this request; nil when there is none yet.
-    public var stored: Session? { read { $0.state.loaded?.session } }
+    public var stored: Session? { read { $0.state.stored } }
 
     /// The signed-in user, including a login made earlier in this request; nil when anonymous.
-    public var userID: String? { read { $0.state.current?.userID } }
+    public var userID: String? { read { $0.state.session?.userID } }
 
     /// The session's metadata, with this request's changes.
-    public var metadata: [String: String] { read { $0.state.current?.metadata } ?? [:] }
+    public var metadata: [String: String] { read { $0.state.session?.metadata } ?? [:] }
 
     /// The session's data decoded from JSON, with this request's changes; nil when there is no
     /// session or it holds no data.
     public func data<T: Decodable>(as type: T.Type) throws -> T? {
-        try read { $0.state.current }?.decodeData(as: type)
+        try read { $0.state.session }?.decodeData(as: type)
     }
 
     /// Whether `session` (from ``sessionsOfUser()``) is the one this request is using.
     public func isCurrent(_ session: Session) -> Bool {
-        read { $0.state.loaded.map { $0.session.id == session.id && $0.session.tokenHash == session.tokenHash } } ?? false
+        read { $0.state.stored.map { $0.id == session.id && $0.tokenHash == session.tokenHash } } ?? false
     }
 
     /// The store the session lives in.
     public var store: any SessionStore {
         get throws { try readAttached { $0.store } }
+    }
+
+    /// The token forms and scripts send back with unsafe requests (``CSRFProtection``): put it in
+    /// a hidden field named ``CSRFProtection/fieldName`` or the header ``CSRFProtection/headerName``
+    /// (from a `<meta>` tag: the cookie is HttpOnly).
+    ///
+    /// Nil when the request has no session: a form posted without one needs no token (the origin
+    /// check alone judges it), so a visitor's sign-in page creates nothing. A session created or
+    /// logged in under CSRF protection has its token from the start; an older one gets one now,
+    /// written at the end of this request (if two first pages race, the first write wins).
+    public func csrfToken() throws -> String? {
+        guard exists else { return nil }
+        if let token = metadata[CSRFProtection.metadataKey] { return token }
+        let token = SessionToken.generate().stringValue
+        try edit { session in
+            if session.metadata[CSRFProtection.metadataKey] == nil { session.metadata[CSRFProtection.metadataKey] = token }
+        }
+        return token
     }
 
     // MARK: Changing
@@ -217,7 +224,7 @@ public final class RequestSession: Sendable {
     public func edit(_ change: @escaping @Sendable (inout Session) throws -> Void) throws {
         try modify { state, policy in
             try state.apply(RequestSessionState.Edit(change))
-            if let current = state.current { try policy.validate(current) }
+            if let current = state.session { try policy.validate(current) }
         }
     }
 
@@ -248,7 +255,7 @@ public final class RequestSession: Sendable {
     /// - Returns: How many live sessions were deleted; 0 when nobody is signed in.
     @discardableResult
     public func logOutEverywhere() async throws -> Int {
-        let (store, user) = try readAttached { ($0.store, $0.state.current?.userID) }
+        let (store, user) = try readAttached { ($0.store, $0.state.session?.userID) }
         guard let user else {
             try logOut()
             return 0
@@ -261,7 +268,7 @@ public final class RequestSession: Sendable {
     /// The signed-in user's live sessions, oldest first, for a "your devices" page; empty when
     /// nobody is signed in.
     public func sessionsOfUser() async throws -> [Session] {
-        let (store, user) = try readAttached { ($0.store, $0.state.current?.userID) }
+        let (store, user) = try readAttached { ($0.store, $0.state.session?.userID) }
         guard let user else { return [] }
         return try await store.sessions(forUser: user)
     }
@@ -273,7 +280,7 @@ public final class RequestSession: Sendable {
     /// - Returns: Whether a live session was revoked.
     @discardableResult
     public func revoke(_ hash: TokenHash) async throws -> Bool {
-        let (store, user, stored) = try readAttached { ($0.store, $0.state.current?.userID, $0.state.loaded?.session) }
+        let (store, user, stored) = try readAttached { ($0.store, $0.state.session?.userID, $0.state.stored) }
         guard let user else { return false }
         let revoked = try await store.revokeSession(hash, ofUser: user)
         if revoked && hash == stored?.tokenHash {
@@ -309,20 +316,11 @@ public final class RequestSession: Sendable {
     private func modify(_ body: (inout RequestSessionState, SessionPolicy) throws -> Void) throws {
         try attachment.withLock { attachment in
             guard var current = attachment else { throw Self.notBegun }
-            guard !current.committed else {
+            guard current.state.isOpen else {
                 throw SessionStoreError(.internalError, "the request's session was changed after its response was prepared; change it in the handler")
             }
-            var state = current.state
-            try body(&state, current.store.policy)
-            current.state = state
+            try body(&current.state, current.store.policy)
             attachment = current
         }
-    }
-}
-
-extension Optional {
-    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }

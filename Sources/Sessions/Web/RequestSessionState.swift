@@ -1,20 +1,31 @@
 import Foundation
 
-/// The session lifecycle of one HTTP request, as a value with no I/O: what the request brought,
-/// what the handler changed, and what must be written when the handler is done.
+/// The session lifecycle of one HTTP request as a state machine with no I/O.
 ///
-/// ``RequestSession`` wraps it for handlers and carries out the ``Plan`` against a store; the
-/// Hummingbird and Vapor integrations only translate requests and responses around it. Keeping
-/// the rules here means they are the same for every framework and testable without a server:
+/// What the request brought, what the handler changed, and what the store answered go in
+/// through mutating methods; what to do next comes out as an ``Action``, which
+/// ``RequestSession`` carries out against a store and answers with ``completed(_:)``. The
+/// Hummingbird and Vapor integrations only translate requests and responses around it, so the
+/// rules below are the same for every framework and are tested once, without a server:
 ///
 /// - a read writes nothing; sliding expiry rides on the store's coalesced touch;
-/// - a change to an existing session is a compare-and-swap ``SessionStore/save(_:expectedVersion:)``
-///   whose edits can be replayed on a fresh read when another request saved first;
+/// - a change to an existing session is a compare-and-swap save whose edits are replayed on a
+///   fresh read when another request saved first, at most ``maxAttempts`` times, then the
+///   request gives up (``Action/fail(_:)``, a 409);
 /// - a session is created only when the handler stores something or logs in;
-/// - a session that was deleted meanwhile is never recreated by a save (a login still gets a
-///   new session: the user has just proved who they are);
+/// - a session deleted meanwhile is never recreated by a save (a login still gets a new
+///   session: the user has just proved who they are);
 /// - logging in rotates the token, so the cookie the request arrived with is dead at once;
-/// - a cookie that is malformed or names no live session is cleared.
+/// - a logout deletes the session, and edits made after it go into a new one;
+/// - a cookie that is malformed or names no live session is cleared, and so is the cookie of a
+///   session that vanished during the request.
+///
+/// ```
+/// begin ──▶ .load(token) ──loaded──▶ handler: apply / logIn / rotate / logOut
+///   finish ──▶ [.delete(old)] ──▶ .create | .save | .rotate ──▶ .respond(cookie)
+///                                     │ conflict: .load(token) again, then replay
+///                                     │ gone: a login creates, a save writes nothing
+/// ```
 public struct RequestSessionState: Sendable {
     /// One change a handler made, kept so it can be applied again to a fresh read.
     public struct Edit: Sendable {
@@ -26,72 +37,152 @@ public struct RequestSessionState: Sendable {
         }
     }
 
-    /// What to write at the end of the request.
-    public enum Write: Sendable {
-        /// Nothing.
-        case none
-        /// Store a new session.
+    /// What the driver does next.
+    public enum Action: Sendable {
+        /// Read the session for this token and answer ``StoreAnswer/loaded(_:)``.
+        case load(SessionToken)
+        /// Delete this session (a logout) and answer ``StoreAnswer/deleted``.
+        case delete(SessionToken)
+        /// Store a new session and answer ``StoreAnswer/created(_:)``.
         case create(SessionDraft)
-        /// Save the changed session if the stored version is still the one read.
+        /// Save the changed session if the stored version is still `expectedVersion`; answer
+        /// ``StoreAnswer/saved``, ``StoreAnswer/conflict`` or ``StoreAnswer/gone``.
         case save(Session, expectedVersion: Int64)
-        /// Give the session a new token, saving the changes (if any) in the same step.
+        /// Give the session a new token, saving `changes` (when any) in the same step; answer
+        /// ``StoreAnswer/rotated(_:)``, ``StoreAnswer/conflict`` or ``StoreAnswer/gone``.
         case rotate(SessionToken, changes: Session?, expectedVersion: Int64)
+        /// Done: send this cookie (or none) with the response.
+        case respond(Cookie)
+        /// Give up with this error (other requests kept saving first).
+        case fail(SessionStoreError)
     }
 
-    /// The end-of-request step: what to delete, what to write, and whether the cookie the request
-    /// came with must be cleared when nothing replaces it.
-    public struct Plan: Sendable {
-        /// A session to delete first (logout).
-        public var delete: SessionToken?
-        /// What to write.
-        public var write: Write
-        /// Whether the browser's cookie must go when ``write`` sets none.
-        public var clearsCookie: Bool
+    /// What the store answered to the last ``Action``.
+    public enum StoreAnswer: Sendable {
+        /// The session for the token, or nil when it is missing or expired.
+        case loaded(Session?)
+        /// The logout's delete happened.
+        case deleted
+        /// A new session was stored.
+        case created(IssuedSession)
+        /// The save was stored.
+        case saved
+        /// The rotation happened, with the new token and session.
+        case rotated(IssuedSession)
+        /// Another request wrote a newer version first.
+        case conflict
+        /// The session no longer exists (deleted, rotated away or expired).
+        case gone
+    }
+
+    /// The cookie a response sends.
+    public enum Cookie: Sendable {
+        /// None: the browser keeps what it has.
+        case none
+        /// Hand the browser this token for this session.
+        case set(SessionToken, Session)
+        /// Make the browser drop the session cookie.
+        case clear
+    }
+
+    private enum Phase: Sendable {
+        /// Before ``begin()``.
+        case new
+        /// The request's session is being read.
+        case loading
+        /// The handler runs.
+        case handling
+        /// The logout's delete is under way.
+        case deleting
+        /// A write is under way.
+        case writing
+        /// A fresh read after a conflict is under way.
+        case reloading
+        /// The response's cookie has been decided.
+        case done
     }
 
     /// The request's cookie, as parsed before any I/O.
     public let incoming: IncomingSessionCookie
-    /// The token and session the request is working on, as last read from the store.
-    public private(set) var loaded: (token: SessionToken, session: Session)?
-    /// ``loaded`` with the handler's edits applied; for a session not created yet, the template
-    /// the edits went into.
-    public private(set) var current: Session?
-    /// Whether the request began with a live session.
-    public private(set) var beganWithSession: Bool
-    private var edits: [Edit] = []
-    private var rotates = false
-    private var loggedOut: (token: SessionToken, alreadyDeleted: Bool)?
-    /// The expiry of a session this request creates; nil for the store default.
-    public var expirationForNewSession: ExpirationPolicy?
     /// The client, recorded on a session this request creates.
     public let client: SessionClient?
+    /// How many times a write that meets a newer version is tried.
+    public let maxAttempts: Int
+    /// The expiry of a session this request creates; nil for the store default.
+    public var expirationForNewSession: ExpirationPolicy?
+    /// Whether a session this request creates or logs in gets a CSRF token
+    /// (``CSRFProtection/metadataKey``) when it has none, so its pages need not write one.
+    public var issuesCSRFTokens = false
 
-    /// The state of a request that arrived with `incoming` and for which the store returned `loaded`.
+    private var phase = Phase.new
+    /// The token and session the request works on, as last read from the store.
+    private var loaded: (token: SessionToken, session: Session)?
+    /// ``loaded`` with the handler's edits applied; for a session not created yet, the template
+    /// the edits went into.
+    private var current: Session?
+    private var beganWithSession = false
+    private var edits: [Edit] = []
+    private var rotates = false
+    private var logout: (token: SessionToken, alreadyDeleted: Bool)?
+    private var attempts = 0
+
+    /// The state of a request that arrived with `incoming`.
     ///
     /// - Parameters:
     ///   - incoming: The parsed cookie.
-    ///   - loaded: The live session the cookie's token names, or nil.
     ///   - client: The requesting client.
-    public init(incoming: IncomingSessionCookie, loaded: Session?, client: SessionClient?) {
+    ///   - maxAttempts: How many times a write that meets a newer version is tried; at least 1.
+    public init(incoming: IncomingSessionCookie, client: SessionClient?, maxAttempts: Int = SessionConflictRetry.defaultAttempts) {
         self.incoming = incoming
         self.client = client
-        if let token = incoming.token, let loaded {
-            self.loaded = (token, loaded)
-            self.current = loaded
-            self.beganWithSession = true
-        } else {
-            self.beganWithSession = false
-        }
+        self.maxAttempts = max(1, maxAttempts)
     }
+
+    // MARK: What the handler sees
+
+    /// The session as the store returned it for this request; nil when there is none.
+    public var stored: Session? { loaded?.session }
+
+    /// The session with this request's changes; nil when there is none and none is being made.
+    public var session: Session? { current }
 
     /// Whether a session exists for this request or will be created at its end.
     public var hasSession: Bool { current != nil }
 
-    /// Whether the handler asked for a new token.
-    public var rotatesToken: Bool { rotates }
+    /// Whether the handler can still change the session (before ``finish()``).
+    public var isOpen: Bool {
+        switch phase {
+        case .new, .loading, .handling: true
+        default: false
+        }
+    }
 
-    /// Whether the handler logged out.
-    public var hasLoggedOut: Bool { loggedOut != nil }
+    // MARK: Beginning
+
+    /// Starts the request: `.load(token)` when the cookie holds a token, nil when there is
+    /// nothing to read (no cookie, or one that is not a token: no store call).
+    public mutating func begin() -> Action? {
+        precondition(phase == .new, "begin() once per request")
+        guard let token = incoming.token else {
+            phase = .handling
+            return nil
+        }
+        phase = .loading
+        return .load(token)
+    }
+
+    /// Records what the first read found; the handler runs after this.
+    public mutating func loaded(_ session: Session?) {
+        precondition(phase == .loading, "loaded(_:) answers begin()'s load")
+        if let token = incoming.token, let session {
+            loaded = (token, session)
+            current = session
+            beganWithSession = true
+        }
+        phase = .handling
+    }
+
+    // MARK: What the handler does
 
     /// Applies `edit` now, and remembers it to apply again if the save meets a newer version.
     ///
@@ -115,16 +206,16 @@ public struct RequestSessionState: Sendable {
         rotates = true
     }
 
-    /// Logging out: the stored session is deleted at the end of the request and the cookie cleared.
-    /// Edits made after this go into a new session.
+    /// Logging out: the stored session is deleted at the end of the request and the cookie
+    /// cleared. Edits made after this go into a new session.
     ///
     /// - Parameter alreadyDeleted: The session is gone already (logged out everywhere); only the
     ///   cookie is left to clear.
     public mutating func logOut(alreadyDeleted: Bool = false) {
         if let loaded {
-            loggedOut = (loaded.token, alreadyDeleted)
-        } else if loggedOut == nil, let token = incoming.token {
-            loggedOut = (token, true)
+            logout = (loaded.token, alreadyDeleted)
+        } else if logout == nil, let token = incoming.token {
+            logout = (token, true)
         }
         loaded = nil
         current = nil
@@ -133,55 +224,114 @@ public struct RequestSessionState: Sendable {
         beganWithSession = false
     }
 
-    /// Replaces the session as read with a fresh read (after a conflict, or when a save found it
-    /// gone) and applies every edit again.
-    ///
-    /// - Throws: Whatever an edit throws on the new contents.
-    public mutating func reload(_ session: Session?, token: SessionToken) throws {
-        guard let session else {
-            loaded = nil
-            current = nil
-            if !edits.isEmpty, !beganWithSession || rotates {
-                var template = Self.template()
-                for edit in edits { try edit.apply(&template) }
-                current = template
-            }
-            return
+    // MARK: Ending
+
+    /// The handler is done: the first action of the end of the request.
+    public mutating func finish() -> Action {
+        precondition(phase == .handling, "finish() once, after the handler")
+        if let logout, !logout.alreadyDeleted {
+            phase = .deleting
+            return .delete(logout.token)
         }
-        var replayed = session
-        for edit in edits { try edit.apply(&replayed) }
-        loaded = (token, session)
-        current = replayed
+        return nextWrite()
     }
 
-    /// What to write now that the handler is done.
-    public func plan() -> Plan {
-        let delete = loggedOut.flatMap { $0.alreadyDeleted ? nil : $0.token }
-        let clearsCookie = loggedOut != nil || (incoming != .none && loaded == nil)
+    /// Takes what the store answered to the last action and returns the next one.
+    public mutating func completed(_ answer: StoreAnswer) -> Action {
+        switch (phase, answer) {
+        case (.deleting, .deleted):
+            return nextWrite()
+        case (.writing, .created(let issued)), (.writing, .rotated(let issued)):
+            phase = .done
+            return .respond(.set(issued.token, issued.session))
+        case (.writing, .saved):
+            phase = .done
+            return .respond(.none)
+        case (.writing, .conflict):
+            attempts += 1
+            guard attempts < maxAttempts, let token = loaded?.token else {
+                phase = .done
+                return .fail(SessionStoreError(.conflict, "the session kept changing under this request: \(attempts) attempts to save it lost to other requests"))
+            }
+            phase = .reloading
+            return .load(token)
+        case (.writing, .gone):
+            reload(nil)
+            return nextWrite()
+        case (.reloading, .loaded(let session)):
+            reload(session)
+            return nextWrite()
+        default:
+            preconditionFailure("\(answer) does not answer what the request session asked for in phase \(phase)")
+        }
+    }
+
+    /// What to write now, or the cookie to respond with when nothing is left to write.
+    private mutating func nextWrite() -> Action {
         if let (token, stored) = loaded, let current {
             if rotates {
-                let changes = current.hasSameContents(as: stored) ? nil : current
-                return Plan(delete: delete, write: .rotate(token, changes: changes, expectedVersion: stored.version), clearsCookie: clearsCookie)
+                let changed = withCSRFToken(current)
+                phase = .writing
+                return .rotate(token, changes: changed.hasSameContents(as: stored) ? nil : changed, expectedVersion: stored.version)
             }
             if !current.hasSameContents(as: stored) {
-                return Plan(delete: delete, write: .save(current, expectedVersion: stored.version), clearsCookie: clearsCookie)
+                phase = .writing
+                return .save(current, expectedVersion: stored.version)
             }
-            return Plan(delete: delete, write: .none, clearsCookie: clearsCookie)
+            phase = .done
+            return .respond(clearsCookie ? .clear : .none)
         }
         // No stored session: create one only for edits the handler made, never for a save whose
         // session vanished meanwhile (that would resurrect it), unless the handler logged in.
-        if let current, !edits.isEmpty, !beganWithSession || rotates {
-            let draft = SessionDraft(
+        if let template = current, !edits.isEmpty, !beganWithSession || rotates {
+            let current = withCSRFToken(template)
+            phase = .writing
+            return .create(SessionDraft(
                 userID: current.userID,
                 data: current.data,
                 metadata: current.metadata,
                 expiration: expirationForNewSession,
                 ip: client?.ip,
                 userAgent: client?.userAgent
-            )
-            return Plan(delete: delete, write: .create(draft), clearsCookie: clearsCookie)
+            ))
         }
-        return Plan(delete: delete, write: .none, clearsCookie: clearsCookie)
+        phase = .done
+        return .respond(clearsCookie ? .clear : .none)
+    }
+
+    /// `session` with a CSRF token when tokens are issued and it has none.
+    private func withCSRFToken(_ session: Session) -> Session {
+        guard issuesCSRFTokens, session.metadata[CSRFProtection.metadataKey] == nil else { return session }
+        var tokened = session
+        tokened.metadata[CSRFProtection.metadataKey] = SessionToken.generate().stringValue
+        return tokened
+    }
+
+    /// Whether the browser's cookie must go when nothing replaces it: after a logout, for a
+    /// cookie that opened nothing, or for a session that vanished during the request.
+    private var clearsCookie: Bool {
+        logout != nil || (incoming != .none && loaded == nil)
+    }
+
+    /// Replaces the session as read with a fresh read (nil: it is gone) and applies every edit again.
+    private mutating func reload(_ session: Session?) {
+        guard let session, let token = loaded?.token else {
+            loaded = nil
+            current = nil
+            if !edits.isEmpty, !beganWithSession || rotates {
+                current = try? Self.replay(edits, on: Self.template())
+            }
+            return
+        }
+        loaded = (token, session)
+        // An edit that fails on the newer contents leaves them as they are: nothing to write.
+        current = (try? Self.replay(edits, on: session)) ?? session
+    }
+
+    private static func replay(_ edits: [Edit], on session: Session) throws -> Session {
+        var replayed = session
+        for edit in edits { try edit.apply(&replayed) }
+        return replayed
     }
 
     /// An empty session that edits for a session not created yet go into.
@@ -189,7 +339,7 @@ public struct RequestSessionState: Sendable {
         let epoch = SessionInstant(millisecondsSince1970: 0)
         return Session(
             id: 0,
-            tokenHash: TokenHash(bytes: [UInt8](repeating: 0, count: TokenHash.byteCount))!,
+            tokenHash: .none,
             userID: nil,
             data: Data(),
             createdAt: epoch,

@@ -24,21 +24,6 @@ while let argument = arguments.popFirst() {
     }
 }
 
-func page(_ html: String, status: HTTPResponseStatus = .ok) -> Response {
-    var headers = HTTPHeaders()
-    headers.contentType = .html
-    headers.replaceOrAdd(name: .cacheControl, value: "no-store")
-    return Response(status: status, headers: headers, body: .init(string: html))
-}
-
-func cart(in data: SessionData) -> Cart {
-    var cart = Cart()
-    for (key, value) in data.snapshot where key.hasPrefix("cart.") {
-        cart.items[String(key.dropFirst(5))] = Int(value)
-    }
-    return cart
-}
-
 var vaporEnvironment = Environment.production
 vaporEnvironment.arguments = ["fluent-peer"]
 let app = try await Application.make(vaporEnvironment)
@@ -54,28 +39,7 @@ let driver = CountingSessionDriver(base: app.fluent.sessions.driver())
 app.sessions.use { _ in driver }
 app.middleware.use(app.sessions.middleware)
 
-app.get { req -> Response in
-    let user = req.session.data["user"].flatMap { DemoUser.all[$0] }
-    return page(ShopPages.home(user: user, cart: cart(in: req.session.data)))
-}
-
-app.post("login") { req -> Response in
-    let form = try req.content.decode(LoginForm.self)
-    guard let user = DemoUser.all[form.user], form.password == DemoUser.password else {
-        return page(ShopPages.home(user: nil, cart: Cart(), problem: "Unknown user or wrong password."), status: .unauthorized)
-    }
-    req.session.data["user"] = user.id
-    return req.redirect(to: "/", redirectType: .normal)
-}
-
-app.post("cart") { req -> Response in
-    let form = try req.content.decode(CartForm.self)
-    guard Cart.catalogue.contains(form.item) else { throw Abort(.badRequest, reason: "there is no such item") }
-    var current = cart(in: req.session.data)
-    current.change(form.item, removing: form.removes)
-    req.session.data["cart.\(form.item)"] = current.items[form.item].map(String.init)
-    return req.redirect(to: "/cart", redirectType: .normal)
-}
+addShopRoutes(to: app)
 
 app.get("_writes") { _ in "\(driver.counter.count)" }
 

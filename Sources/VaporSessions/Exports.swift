@@ -1,0 +1,5 @@
+#if Vapor
+// A handler that imports VaporSessions reaches RequestSession, SessionCookieOptions and CSRFProtection
+// without importing Sessions too.
+@_exported public import Sessions
+#endif

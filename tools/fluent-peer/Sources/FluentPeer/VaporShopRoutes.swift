@@ -1,0 +1,1 @@
+../../../vapor-sample-site/VaporShopRoutes.swift
