@@ -34,8 +34,9 @@ public struct SessionStoreMiddleware<Context: SessionStoreRequestContext>: Route
     public let cookie: SessionCookieOptions
     /// The cross-site request checks.
     public let csrf: CSRFProtection
-    /// The largest form body searched for the CSRF token.
-    public let maxFormSize: Int
+    /// The largest form body searched for the CSRF token; nil for the context's `maxUploadSize`,
+    /// the limit the route's own decoding keeps.
+    public let maxFormSize: Int?
     private let client: ClientResolver
     private let csrfHeader: HTTPField.Name
 
@@ -46,7 +47,8 @@ public struct SessionStoreMiddleware<Context: SessionStoreRequestContext>: Route
     ///   - cookie: The cookie's name and attributes; secure by default (`__Host-session`,
     ///     Secure, HttpOnly, SameSite=Lax, Path=/).
     ///   - csrf: The cross-site request checks; on by default for every unsafe request.
-    ///   - maxFormSize: The largest form body read to find the CSRF token (a larger one is a 413).
+    ///   - maxFormSize: The largest form body read to find the CSRF token (a larger one is a
+    ///     413); nil for the request context's `maxUploadSize`.
     ///   - client: How to describe the requesting client.
     /// - Throws: ``Sessions/SessionStoreError/Code/configurationError`` for cookie options a
     ///   browser would refuse.
@@ -54,7 +56,7 @@ public struct SessionStoreMiddleware<Context: SessionStoreRequestContext>: Route
         store: any SessionStore,
         cookie: SessionCookieOptions = .secure,
         csrf: CSRFProtection = .standard,
-        maxFormSize: Int = 1 << 20,
+        maxFormSize: Int? = nil,
         client: ClientResolver? = nil
     ) throws {
         try cookie.validate()
@@ -76,7 +78,7 @@ public struct SessionStoreMiddleware<Context: SessionStoreRequestContext>: Route
             try await context.session.begin(store: store, cookie: cookie, incoming: incoming, client: client(request, context), csrf: csrf)
             try await context.session.verify(csrfFacts(of: request)) {
                 guard CSRFProtection.isForm(contentType: request.headers[.contentType]) else { return nil }
-                return Array(buffer: try await request.collectBody(upTo: maxFormSize))
+                return Array(buffer: try await request.collectBody(upTo: maxFormSize ?? context.maxUploadSize))
             }
             var response = try await next(request, context)
             if let header = try await context.session.commit() {

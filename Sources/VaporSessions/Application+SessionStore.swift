@@ -21,9 +21,14 @@ extension Application.Sessions.Provider {
     ///   - services: The store's background services (the sweeper, a replicator).
     ///   - cookie: The cookie's name and attributes; secure by default.
     ///   - csrf: The cross-site request checks; on by default for every unsafe request.
-    ///   - installsMiddleware: false to add `app.sessions.storeMiddleware` to route groups yourself.
+    ///   - maxFormSize: The largest form body read to find the CSRF token; nil for
+    ///     `app.routes.defaultMaxBodySize`.
+    ///   - installsMiddleware: false to add `app.sessions.storeMiddleware` to route groups yourself
+    ///     (installed on both, the outer one does the work).
     ///   - userID: The session's user, read from `req.session.data`; by default the key
     ///     `req.session.authenticate(_:)` writes.
+    ///   - client: How to describe the requesting client; by default the peer address and the
+    ///     `User-Agent` header (behind a proxy, read its forwarding header).
     /// - Throws: ``Sessions/SessionStoreError/Code/configurationError`` for cookie options a
     ///   browser would refuse.
     public static func store(
@@ -31,10 +36,12 @@ extension Application.Sessions.Provider {
         services: [any Service] = [],
         cookie: SessionCookieOptions = .secure,
         csrf: CSRFProtection = .standard,
+        maxFormSize: Int? = nil,
         installsMiddleware: Bool = true,
-        userID: (@Sendable (SessionData) -> String?)? = nil
+        userID: (@Sendable (SessionData) -> String?)? = nil,
+        client: (@Sendable (Request) -> SessionClient?)? = nil
     ) throws -> Self {
-        let middleware = try SessionStoreMiddleware(store: store, cookie: cookie, csrf: csrf, userID: userID)
+        let middleware = try SessionStoreMiddleware(store: store, cookie: cookie, csrf: csrf, maxFormSize: maxFormSize, userID: userID, client: client)
         return .init { app in
             app.sessions.use { _ in middleware.driver }
             app.sessions.configuration = SessionsConfiguration(cookieName: cookie.name) { HTTPCookies.Value(string: $0.string) }

@@ -22,23 +22,38 @@ public struct SessionStoreDriver: AsyncSessionDriver {
     public let cookie: SessionCookieOptions
     /// The cross-site request checks.
     public let csrf: CSRFProtection
-    /// The largest form body read to find the CSRF token.
-    public let maxFormSize: Int
+    /// The largest form body read to find the CSRF token; nil for the routes' default
+    /// (`app.routes.defaultMaxBodySize`).
+    public let maxFormSize: Int?
     /// The session's user, read from `req.session.data`.
     public let userID: @Sendable (SessionData) -> String?
+    /// Describes the requesting client; by default the peer address and the `User-Agent` header.
+    public let client: @Sendable (Request) -> SessionClient?
 
+    /// - Parameters:
+    ///   - store: Where sessions live.
+    ///   - cookie: The cookie's name and attributes; secure by default (`__Host-session`,
+    ///     Secure, HttpOnly, SameSite=Lax, Path=/, a `Max-Age` until the session's absolute deadline).
+    ///   - csrf: The cross-site request checks; on by default for every unsafe request.
+    ///   - maxFormSize: The largest form body read to find the CSRF token (a larger one is a
+    ///     413); nil for `app.routes.defaultMaxBodySize`.
+    ///   - userID: The session's user, read from `req.session.data`; by default the value of the
+    ///     `_<User>Session` key that `req.session.authenticate(_:)` writes.
+    ///   - client: How to describe the requesting client; behind a proxy, read its forwarding header.
     public init(
         store: any SessionStore,
         cookie: SessionCookieOptions = .secure,
         csrf: CSRFProtection = .standard,
-        maxFormSize: Int = 1 << 20,
-        userID: (@Sendable (SessionData) -> String?)? = nil
+        maxFormSize: Int? = nil,
+        userID: (@Sendable (SessionData) -> String?)? = nil,
+        client: (@Sendable (Request) -> SessionClient?)? = nil
     ) {
         self.store = store
         self.cookie = cookie
         self.csrf = csrf
         self.maxFormSize = maxFormSize
         self.userID = userID ?? Self.authenticatedUser
+        self.client = client ?? { $0.sessionClient }
     }
 
     /// The id Vapor holds for a session that exists only once the request session is written.
@@ -67,11 +82,17 @@ public struct SessionStoreDriver: AsyncSessionDriver {
     }
 
     /// Turns what the handler did to `req.session.data` since it was read into edits.
+    ///
+    /// Vapor reports them only when the response is ready, after any `req.storeSession` call; a
+    /// change that only removes keys from a session the handler has logged out (a session
+    /// authenticator's `unauthenticate` after `req.storeSession.logOut()`) is dropped, so it does
+    /// not create an empty session.
     private func record(_ data: SessionData, for request: Request) throws {
         let session = try Self.requestSession(of: request)
         let read = request.storage[ReadKey.self] ?? [:]
         let changes = VaporSessionData.changes(from: read, to: data.snapshot)
         guard !changes.isEmpty else { return }
+        guard session.exists || changes.values.contains(where: { $0 != nil }) else { return }
         try session.edit { stored in
             var values = try VaporSessionData.values(in: stored.data)
             for (key, value) in changes { values[key] = value }
@@ -97,11 +118,15 @@ public struct SessionStoreDriver: AsyncSessionDriver {
         return session
     }
 
-    /// The value of the first `_<User>Session` key: what `Session.authenticate(_:)` stores.
+    /// The value of the first `_<User>Session` key, a type name between `_` and `Session` (so
+    /// `_previousSession` is not one): what `Session.authenticate(_:)` stores.
     @Sendable
     public static func authenticatedUser(_ data: SessionData) -> String? {
         data.snapshot
-            .filter { $0.key.hasPrefix("_") && $0.key.hasSuffix("Session") && $0.key.count > 8 }
+            .filter { key, _ in
+                key.hasPrefix("_") && key.hasSuffix("Session") && key.count > 8
+                    && key.dropFirst().first.map { $0.isUppercase } == true
+            }
             .min { $0.key < $1.key }?
             .value
     }

@@ -29,29 +29,28 @@ public struct SessionStoreMiddleware: AsyncMiddleware {
     public let driver: SessionStoreDriver
     private let vapor: SessionsMiddleware
 
-    /// - Parameters:
-    ///   - store: Where sessions live.
-    ///   - cookie: The cookie's name and attributes; secure by default (`__Host-session`,
-    ///     Secure, HttpOnly, SameSite=Lax, Path=/, a `Max-Age` until the session's absolute deadline).
-    ///   - csrf: The cross-site request checks; on by default for every unsafe request.
-    ///   - maxFormSize: The largest form body read to find the CSRF token (a larger one is a 413).
-    ///   - userID: The session's user, read from `req.session.data`; by default the value of the
-    ///     `_<User>Session` key that `req.session.authenticate(_:)` writes.
+    /// The parameters are ``SessionStoreDriver``'s.
+    ///
     /// - Throws: ``Sessions/SessionStoreError/Code/configurationError`` for cookie options a
-    ///   browser would refuse.
+    ///   browser would refuse, or a CSRF header name that is not an HTTP field name.
     public init(
         store: any SessionStore,
         cookie: SessionCookieOptions = .secure,
         csrf: CSRFProtection = .standard,
-        maxFormSize: Int = 1 << 20,
-        userID: (@Sendable (SessionData) -> String?)? = nil
+        maxFormSize: Int? = nil,
+        userID: (@Sendable (SessionData) -> String?)? = nil,
+        client: (@Sendable (Request) -> SessionClient?)? = nil
     ) throws {
-        try self.init(driver: SessionStoreDriver(store: store, cookie: cookie, csrf: csrf, maxFormSize: maxFormSize, userID: userID))
+        try self.init(driver: SessionStoreDriver(store: store, cookie: cookie, csrf: csrf, maxFormSize: maxFormSize, userID: userID, client: client))
     }
 
     /// The middleware for the driver an application registered (``Vapor/Application/Sessions/storeMiddleware``).
     public init(driver: SessionStoreDriver) throws {
         try driver.cookie.validate()
+        let header = driver.csrf.headerName
+        guard !header.isEmpty, header.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") }) else {
+            throw SessionStoreError(.configurationError, "the CSRF header name \(header) is not a valid HTTP field name")
+        }
         self.driver = driver
         // Vapor's middleware keeps `req.session` working; the cookie it sets is replaced by ours.
         self.vapor = SessionsMiddleware(
@@ -61,21 +60,29 @@ public struct SessionStoreMiddleware: AsyncMiddleware {
     }
 
     public func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        // Installed twice (globally and on a group): the outer one does the work.
+        guard request.storage[RequestSessionKey.self] == nil else { return try await next.respond(to: request) }
         let session = RequestSession()
         request.storage[RequestSessionKey.self] = session
         let cookie = driver.cookie
         do {
             let incoming = cookie.incomingCookie(in: request.headers[.cookie])
             try await request.inItsTrace {
-                try await session.begin(store: driver.store, cookie: cookie, incoming: incoming, client: request.sessionClient, csrf: driver.csrf)
+                try await session.begin(store: driver.store, cookie: cookie, incoming: incoming, client: driver.client(request), csrf: driver.csrf)
             }
             try await session.verify(csrfFacts(of: request)) {
                 guard CSRFProtection.isForm(contentType: request.headers.first(name: .contentType)) else { return nil }
-                let body = try await request.body.collect(max: driver.maxFormSize).get()
+                let limit = driver.maxFormSize ?? request.application.routes.defaultMaxBodySize.value
+                let body = try await request.body.collect(max: limit).get()
                 return body.map { Array(buffer: $0) } ?? []
             }
-            let response = try await vapor.respond(to: request, chainingTo: next).get()
-            Self.removeCookies(named: cookie.name, from: response)
+            // Vapor's middleware rewrites every Set-Cookie when it sets its own, dropping those
+            // with attributes it does not know: the handler's are kept aside meanwhile.
+            let response = try await vapor.respond(to: request, chainingTo: CookieKeeper(next: next)).get()
+            response.headers.remove(name: .setCookie)
+            for value in request.storage[CookieKeeper.Key.self] ?? [] {
+                response.headers.add(name: .setCookie, value: value)
+            }
             if let header = try await request.inItsTrace({ try await session.commit() }) {
                 response.headers.add(name: .setCookie, value: header)
             }
@@ -96,17 +103,25 @@ public struct SessionStoreMiddleware: AsyncMiddleware {
             headerToken: request.headers.first(name: driver.csrf.headerName)
         )
     }
+}
 
-    /// Drops the `Set-Cookie` Vapor's middleware wrote for the session: the request session's own
-    /// header (or none) takes its place.
-    private static func removeCookies(named name: String, from response: Response) {
-        let prefix = name + "="
-        let values = response.headers[.setCookie]
-        guard values.contains(where: { $0.hasPrefix(prefix) }) else { return }
-        response.headers.remove(name: .setCookie)
-        for value in values where !value.hasPrefix(prefix) {
-            response.headers.add(name: .setCookie, value: value)
+/// Runs the handler and keeps its `Set-Cookie` headers out of the response until Vapor's
+/// session middleware has done with it.
+private struct CookieKeeper: AsyncResponder {
+    struct Key: StorageKey {
+        typealias Value = [String]
+    }
+
+    let next: any AsyncResponder
+
+    func respond(to request: Request) async throws -> Response {
+        let response = try await next.respond(to: request)
+        let cookies = response.headers[.setCookie]
+        if !cookies.isEmpty {
+            request.storage[Key.self] = cookies
+            response.headers.remove(name: .setCookie)
         }
+        return response
     }
 }
 

@@ -118,14 +118,20 @@ struct HummingbirdCSRFTests {
                     #expect(response.status == .ok)
                     #expect(sessionCookie(response) != nil)
                 }
-                // The token survives the login's rotation, so forms in other tabs keep working.
+                // A login gives the session a new token along with its new cookie: a token known
+                // before the login (a planted session's) opens nothing after it.
                 var rotated: HTTPFields = [:]
                 try await client.execute(uri: "/login", method: .post, headers: Self.headers(cookie, [("Origin", "http://localhost"), ("Host", "localhost"), ("X-CSRF-Token", token)])) { response in
                     #expect(response.status == .ok)
                     rotated = cookieHeader(sessionCookie(response))
                 }
-                try await client.execute(uri: "/token", method: .get, headers: rotated) { response in
-                    #expect(String(buffer: response.body) == token)
+                let fresh = try await client.execute(uri: "/token", method: .get, headers: rotated) { String(buffer: $0.body) }
+                #expect(fresh.count == 43 && fresh != token)
+                try await client.execute(uri: "/login", method: .post, headers: Self.headers(rotated, [("X-CSRF-Token", token)])) { response in
+                    #expect(response.status == .forbidden)
+                }
+                try await client.execute(uri: "/login", method: .post, headers: Self.headers(rotated, [("X-CSRF-Token", fresh)])) { response in
+                    #expect(response.status == .ok)
                 }
             }
         }

@@ -119,14 +119,16 @@ struct HummingbirdSessionsTests {
     }
 
     @Test(arguments: webStoreKinds)
-    func anUnknownTokenIsClearedAndCreatesNothing(kind: StoreKind) async throws {
+    func anUnknownTokenCreatesNothingAndIsLeftAlone(kind: StoreKind) async throws {
         try await withStore(kind) { harness in
             let store = CountingSessionStore(wrapping: harness.store)
             try await makeApplication(store: store).test(.router) { client in
                 let unknown = SessionToken.generate().stringValue
                 try await client.execute(uri: "/cart", method: .get, headers: [.cookie: "__Host-session=\(unknown)"]) { response in
                     #expect(String(buffer: response.body) == "anonymous:")
-                    #expect(sessionCookie(response)?.hasPrefix("__Host-session=; Max-Age=0") == true)
+                    // It may be the cookie a login in another tab has just replaced: clearing it
+                    // in a response that lands after the login's would log that tab out.
+                    #expect(sessionCookie(response) == nil)
                 }
             }
             #expect(store.calls.loads == 1)
@@ -136,14 +138,14 @@ struct HummingbirdSessionsTests {
     }
 
     @Test(arguments: webStoreKinds)
-    func anExpiredSessionIsGoneAndItsCookieCleared(kind: StoreKind) async throws {
+    func anExpiredSessionIsGone(kind: StoreKind) async throws {
         try await withStore(kind) { harness in
             let issued = try await harness.store.create(userID: "alice", expiration: .absolute(.seconds(60)))
             harness.clock.advance(by: .seconds(61))
             try await makeApplication(store: harness.store).test(.router) { client in
                 try await client.execute(uri: "/cart", method: .get, headers: [.cookie: "__Host-session=\(issued.token.stringValue)"]) { response in
                     #expect(String(buffer: response.body) == "anonymous:")
-                    #expect(sessionCookie(response)?.hasPrefix("__Host-session=; Max-Age=0") == true)
+                    #expect(sessionCookie(response) == nil)
                 }
             }
             #expect(try await harness.store.count() == 0)
@@ -172,7 +174,7 @@ struct HummingbirdSessionsTests {
                 // The cookie from before the login no longer opens anything.
                 try await client.execute(uri: "/cart", method: .get, headers: cookieHeader(anonymousCookie)) { response in
                     #expect(String(buffer: response.body) == "anonymous:")
-                    #expect(sessionCookie(response)?.hasPrefix("__Host-session=; Max-Age=0") == true)
+                    #expect(sessionCookie(response) == nil)
                 }
                 // A second login (switching user) rotates again, and again kills the previous cookie.
                 let again = try await client.execute(uri: "/login/bob", method: .post, headers: cookieHeader(userCookie)) { sessionCookie($0) }
@@ -251,9 +253,10 @@ struct HummingbirdSessionsTests {
                     #expect(sessionCookie(response)?.hasPrefix("__Host-session=; Max-Age=0") == true)
                 }
                 gate.release()
+                // The save's session ended under it: a 409 says its change was not stored.
                 let (status, setCookie) = try await slowSave
-                #expect(status == .ok)
-                #expect(setCookie?.hasPrefix("__Host-session=; Max-Age=0") == true)
+                #expect(status == .conflict)
+                #expect(setCookie == nil)
             }
             #expect(try await harness.store.load(issued.token) == nil)
             #expect(try await harness.store.count(includeExpired: true) == 0)

@@ -319,6 +319,28 @@ struct VaporSessionsTests {
         }
     }
 
+    @Test func aLogoutThroughStoreSessionIsNotUndoneByVaporsSessionChanges() async throws {
+        try await withStore(.sqlite) { harness in
+            let issued = try await harness.store.create(userID: "alice", data: Data(#"{"_MemberSession":"alice","k":"v"}"#.utf8))
+            try await withApp(configure: { app in
+                try Self.configure(app, store: harness.store)
+                // What a session authenticator does after the handler logged the user out.
+                app.post("logout-and-unauthenticate") { req in
+                    try req.storeSession.logOut()
+                    req.session.unauthenticate(Member.self)
+                    return "bye"
+                }
+            }) { app in
+                try await app.testing().test(.POST, "logout-and-unauthenticate", headers: cookie(issued.token)) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.headers[.setCookie].count == 1)
+                    #expect(sessionCookie(response)?.hasPrefix("__Host-session=; Max-Age=0") == true)
+                }
+            }
+            #expect(try await harness.store.count(includeExpired: true) == 0)
+        }
+    }
+
     @Test func theProviderInstallsEverythingInOneCallAndClosesTheStoreAtShutdown() async throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -330,9 +352,15 @@ struct VaporSessionsTests {
                 return "set"
             }
             app.get("data") { req in req.session.data["k"] ?? "none" }
-            // A route group of its own takes the same middleware.
-            #expect(try app.sessions.storeMiddleware.driver.cookie == .secure)
+            // Installed a second time on a group: the outer one does the work.
             #expect(app.sessions.driver is SessionStoreDriver)
+            app.grouped(try app.sessions.storeMiddleware).post("group", ":value") { req in
+                req.session.data["k"] = try req.parameters.require("value")
+                // The handler's own cookies survive Vapor's rewriting of Set-Cookie.
+                let response = Response(body: "set")
+                response.headers.add(name: .setCookie, value: "theme=dark; Path=/; Secure; Partitioned")
+                return response
+            }
         }) { app in
             var cookie: String?
             try await app.testing().test(.POST, "set/v") { response in
@@ -341,6 +369,13 @@ struct VaporSessionsTests {
             }
             try await app.testing().test(.GET, "data", headers: cookieHeader(cookie)) { response in
                 #expect(response.body.string == "v")
+            }
+            try await app.testing().test(.POST, "group/w", headers: cookieHeader(cookie)) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.setCookie] == ["theme=dark; Path=/; Secure; Partitioned"])
+            }
+            try await app.testing().test(.GET, "data", headers: cookieHeader(cookie)) { response in
+                #expect(response.body.string == "w")
             }
         }
         await #expect(throws: SessionStoreError.self) { _ = try await store.count() }

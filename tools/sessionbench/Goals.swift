@@ -58,6 +58,21 @@ enum Goals {
             let value = create.p50Microseconds / sync.p50Microseconds
             return (String(format: "p50 %.0f µs = %.2f× fdatasync p50 %.0f µs", create.p50Microseconds, value, sync.p50Microseconds), value <= 1.5)
         }
+        add("load hit, 1 thread ≥ 0.4× a bare Dictionary lookup", hit) { hit in
+            guard let dictionary = row("dictionary lookup", "limit", 1) else { return ("dictionary row not run", nil) }
+            let value = hit.opsPerSecond / dictionary.opsPerSecond
+            return (String(format: "%@ = %@ vs %@", ratio(value), rate(hit.opsPerSecond), rate(dictionary.opsPerSecond)), value >= 0.4)
+        }
+        for (workload, limit) in [("load", "redis-benchmark GET"), ("save", "redis-benchmark EVALSHA")] {
+            for concurrency in [1, 64] {
+                let label = "redis aof=everysec"
+                add("Redis store \(workload), \(concurrency) concurrent ≥ 0.85× \(limit) (\(concurrency) connection\(concurrency == 1 ? "" : "s"))", row(workload, label, concurrency)) { mine in
+                    guard let theirs = row(limit, label, concurrency) else { return ("redis-benchmark not run", nil) }
+                    let value = mine.opsPerSecond / theirs.opsPerSecond
+                    return (String(format: "%@ = %@ vs %@", ratio(value), rate(mine.opsPerSecond), rate(theirs.opsPerSecond)), value >= 0.85)
+                }
+            }
+        }
         add("sliding reads: rows written ≤ 1% of loads", row("sliding reads", "cached", 1)) { sliding in
             let written = sliding.extra["rowsWritten"] ?? .nan
             let loads = sliding.extra["loads"] ?? .nan

@@ -35,11 +35,12 @@ struct HTTPWorkloads {
 
     func run(into results: inout [BenchmarkResult]) async throws {
         guard options.includes("http") else { return }
-        guard Wrk.isInstalled else {
-            emit("  http: skipped: wrk is not installed (tools/setup installs it)")
-            return
+        guard Wrk.isInstalled else { throw SkippedWorkload("wrk is not installed (tools/setup installs it)") }
+        let names = ["sample-site", "hummingbird-auth-peer", "vapor-sample-site"]
+        var binaries: [String: String] = [:]
+        for (index, name) in names.enumerated() {
+            binaries[name] = try HTTPBinaries.locate(name, building: !options.quick, progress: "\(index + 1) of \(names.count)")
         }
-        let binaries = try HTTPBinaries.locate(names: ["sample-site", "hummingbird-auth-peer", "vapor-sample-site"], buildIfMissing: !options.quick)
         let changeLog: (Int, URL) async throws -> Int = { _, directory in try Self.changeLogRows(directory.appendingPathComponent("site.sqlite").path) }
         let peerCounter: (Int, URL) async throws -> Int = { port, _ in
             Int(try await LoopbackHTTP.request("GET", port: port, "/_writes").body.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
@@ -69,12 +70,20 @@ struct HTTPWorkloads {
             ),
         ]
         if options.quick {
-            emit("  http: the Fluent peer is not built in --quick mode")
+            emit("  http: the Fluent peer is not built in --quick mode; a full run builds it once")
         } else {
-            servers.append(Server(executable: try FluentPeer.locate(), label: "vapor + fluent sqlite", rowsWritten: peerCounter))
+            do {
+                servers.append(Server(executable: try FluentPeer.locate(), label: "vapor + fluent sqlite", rowsWritten: peerCounter))
+            } catch {
+                emit("  http: vapor + fluent sqlite: skipped: \(error)")
+            }
         }
         for server in servers {
-            try await measure(server, into: &results)
+            do {
+                try await measure(server, into: &results)
+            } catch {
+                emit("  http: \(server.label): skipped: \(error)")
+            }
         }
     }
 
@@ -171,67 +180,78 @@ struct HTTPWorkloads {
 }
 
 /// The Fluent peer: its own package in `tools/fluent-peer`, built in release mode into
-/// `.build-fluent` the first time (minutes: Vapor, Fluent and SQLite from source).
+/// `.build-fluent` the first time (about 15 minutes on two cores: Vapor, Fluent and SQLite from
+/// source), found there afterwards.
 enum FluentPeer {
     static func locate() throws -> String {
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        guard let root = HTTPBinaries.packageRoot(from: here) else { throw BenchmarkFailure("cannot find the package root from \(here.path)") }
+        guard let root = HTTPBinaries.packageRoot() else { throw BenchmarkFailure("cannot find the package root from \(CommandLine.arguments[0])") }
         let scratch = root.appendingPathComponent(".build-fluent")
         let binary = scratch.appendingPathComponent("release/fluent-peer").path
-        let swift = ChildProcess.find("swift") ?? "swift"
-        emit("  (building tools/fluent-peer in release mode into \(scratch.path); the first time takes minutes)")
-        let child = try ChildProcess(
-            swift,
-            ["build", "-c", "release", "--package-path", root.appendingPathComponent("tools/fluent-peer").path, "--scratch-path", scratch.path],
-            environment: ProcessInfo.processInfo.environment, standardInput: .null, standardOutput: .null, standardError: .inherit
+        try HTTPBinaries.build(
+            "fluent-peer",
+            arguments: ["build", "-c", "release", "--package-path", root.appendingPathComponent("tools/fluent-peer").path, "--scratch-path", scratch.path],
+            into: scratch, firstTime: "about 15 minutes on two cores"
         )
-        guard child.wait() == .exited(0), FileManager.default.isExecutableFile(atPath: binary) else {
-            throw BenchmarkFailure("building tools/fluent-peer failed")
-        }
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchmarkFailure("building tools/fluent-peer made no \(binary)") }
         return binary
     }
 }
 
 /// Finds the web servers the HTTP workloads drive. They need package traits, which a plain
-/// `swift run -c release sessionbench` does not turn on: then they are built once, in release
-/// mode with every trait, into `.build-http` beside `.build`, so the benchmark's own build is
-/// left alone.
+/// `swift run -c release sessionbench` does not turn on, so they are found next to sessionbench
+/// only when it was built with every trait; otherwise in `.build/release` or `.build-http/release`,
+/// where an earlier run (or `swift build -c release --enable-all-traits`) put them; otherwise a full
+/// run builds each one, one product per `swift build` (SwiftPM builds only the last of several
+/// `--product` options), into `.build-http`, so the benchmark's own build is left alone.
 enum HTTPBinaries {
-    static func locate(names: [String], buildIfMissing: Bool) throws -> [String: String] {
+    static func locate(_ name: String, building: Bool, progress: String) throws -> String {
         let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        if let found = usable(names, in: here) { return found }
-        guard buildIfMissing, let root = packageRoot(from: here) else {
-            throw BenchmarkFailure("\(names.joined(separator: ", ")) next to sessionbench are not built with their traits; build with --enable-all-traits")
+        let root = packageRoot()
+        let scratch = root?.appendingPathComponent(".build-http")
+        let places = [here, root?.appendingPathComponent(".build/release"), scratch?.appendingPathComponent("release")].compactMap { $0 }
+        if let found = places.lazy.map({ $0.appendingPathComponent(name).path }).first(where: isUsable) { return found }
+        guard building else {
+            throw SkippedWorkload(
+                "\(name) is not built with its package traits; a run without --quick builds the web servers once into .build-http"
+                    + " (about 10 minutes on two cores), or build them yourself: swift build -c release --enable-all-traits --product \(name)"
+            )
         }
-        let scratch = root.appendingPathComponent(".build-http")
-        emit("  (building \(names.joined(separator: ", ")) in release mode with every trait into \(scratch.path); the first time takes minutes)")
+        guard let root, let scratch else { throw BenchmarkFailure("cannot find the package root from \(here.path)") }
+        emit("  http: web server \(progress): \(name)")
+        try build(
+            name,
+            arguments: ["build", "-c", "release", "--enable-all-traits", "--package-path", root.path, "--scratch-path", scratch.path, "--product", name],
+            into: scratch, firstTime: "about 10 minutes on two cores for the first, a minute for each after it"
+        )
+        let built = scratch.appendingPathComponent("release/\(name)").path
+        guard isUsable(built) else { throw BenchmarkFailure("\(name) was built but does not run: \(built) --help failed") }
+        return built
+    }
+
+    /// Runs `swift` with `arguments`, saying what it builds, how long the first time takes, and
+    /// how long it took.
+    static func build(_ name: String, arguments: [String], into scratch: URL, firstTime: String) throws {
+        let first = !FileManager.default.fileExists(atPath: scratch.appendingPathComponent("release").path)
+        emit("  (building \(name) in release mode into \(scratch.path)\(first ? "; the first build takes \(firstTime)" : ""))")
+        let started = ContinuousClock.now
         let swift = ChildProcess.find("swift") ?? "swift"
-        var arguments = ["build", "-c", "release", "--enable-all-traits", "--package-path", root.path, "--scratch-path", scratch.path]
-        for name in names { arguments += ["--product", name] }
         let child = try ChildProcess(swift, arguments, environment: ProcessInfo.processInfo.environment, standardInput: .null, standardOutput: .null, standardError: .inherit)
-        guard child.wait() == .exited(0) else { throw BenchmarkFailure("building \(names) failed") }
-        let built = scratch.appendingPathComponent("release")
-        guard let found = usable(names, in: built) else { throw BenchmarkFailure("\(names) built but do not run in \(built.path)") }
-        return found
+        guard child.wait() == .exited(0) else { throw BenchmarkFailure("building \(name) failed (swift \(arguments.joined(separator: " ")))") }
+        emit("  (built \(name) in \(Int((ContinuousClock.now - started).seconds)) s)")
     }
 
-    /// The paths of `names` in `directory` if each is there and was built with its traits
-    /// (`--help` succeeds; without the traits they say so and fail).
-    private static func usable(_ names: [String], in directory: URL) -> [String: String]? {
-        var paths: [String: String] = [:]
-        for name in names {
-            let path = directory.appendingPathComponent(name).path
-            guard FileManager.default.isExecutableFile(atPath: path),
-                let child = try? ChildProcess(path, ["--help"], environment: [:], standardInput: .null, standardOutput: .null, standardError: .null),
-                child.wait() == .exited(0)
-            else { return nil }
-            paths[name] = path
-        }
-        return paths
+    /// Whether the executable at `path` is there and was built with its traits (`--help`
+    /// succeeds; without the traits it says so and fails).
+    private static func isUsable(_ path: String) -> Bool {
+        guard FileManager.default.isExecutableFile(atPath: path),
+            let child = try? ChildProcess(path, ["--help"], environment: [:], standardInput: .null, standardOutput: .null, standardError: .null)
+        else { return false }
+        return child.wait() == .exited(0)
     }
 
-    static func packageRoot(from directory: URL) -> URL? {
-        var url = directory
+    /// The folder with Package.swift above the sessionbench executable.
+    static func packageRoot() -> URL? {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         while url.path != "/" {
             if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
             url.deleteLastPathComponent()

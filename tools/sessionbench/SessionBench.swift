@@ -45,27 +45,46 @@ struct SessionBench: AsyncParsableCommand {
         let started = Date()
         emit("sessionbench: \(options.sessions) sessions, \(options.duration) per workload\(quick ? " (quick)" : ""), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(started.formatted(.iso8601))")
         var results: [BenchmarkResult] = []
-        try await PeerWorkloads(options: options).limits(into: &results)
-        try await SQLiteWorkloads(options: options).run(into: &results)
-        try await CacheWorkloads(options: options).run(into: &results)
-        try await PolicyWorkloads(options: options).run(into: &results)
-        try await PeerWorkloads(options: options).run(into: &results)
-        try await RedisWorkloads(options: options).run(into: &results)
-        try await SharingWorkloads(options: options).run(into: &results)
-        try await ScaleWorkloads(options: options).run(into: &results)
-        try await HTTPWorkloads(options: options).run(into: &results)
-        try await InstrumentationWorkloads(options: options).run(into: &results)
+        var skipped: [SkippedSection] = []
+        // Each section runs on its own: one that cannot run here (no redis-server, web servers not
+        // built) is skipped with its reason, and the table, the goals and the JSON still come out.
+        let sections: [(name: String, run: (inout [BenchmarkResult]) async throws -> Void)] = [
+            ("limits", { try await PeerWorkloads(options: options).limits(into: &$0) }),
+            ("sqlite", { try await SQLiteWorkloads(options: options).run(into: &$0) }),
+            ("cache", { try await CacheWorkloads(options: options).run(into: &$0) }),
+            ("policy", { try await PolicyWorkloads(options: options).run(into: &$0) }),
+            ("peers", { try await PeerWorkloads(options: options).run(into: &$0) }),
+            ("redis", { try await RedisWorkloads(options: options).run(into: &$0) }),
+            ("hosts", { try await SharingWorkloads(options: options).run(into: &$0) }),
+            ("scaling", { try await ScaleWorkloads(options: options).run(into: &$0) }),
+            ("http", { try await HTTPWorkloads(options: options).run(into: &$0) }),
+            ("instrumentation", { try await InstrumentationWorkloads(options: options).run(into: &$0) }),
+        ]
+        for section in sections {
+            do {
+                try await section.run(&results)
+            } catch {
+                let reason = (error as? SkippedWorkload)?.reason ?? "failed: \(error)"
+                emit("  \(section.name): skipped: \(reason)")
+                skipped.append(SkippedSection(section: section.name, reason: reason))
+            }
+        }
         let goals = Goals.check(results, options: options)
         emit()
         emit(ResultTable.render(results, goals: goals))
         emit()
         emit("Goals")
         emit(Goals.render(goals))
+        if !skipped.isEmpty {
+            emit()
+            emit("Skipped")
+            for section in skipped { emit("  \(section.section): \(section.reason)") }
+        }
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-            let report = BenchmarkReport(started: started, quick: quick, cores: ProcessInfo.processInfo.activeProcessorCount, results: results, goals: goals)
+            let report = BenchmarkReport(started: started, quick: quick, cores: ProcessInfo.processInfo.activeProcessorCount, results: results, goals: goals, skipped: skipped)
             try encoder.encode(report).write(to: URL(fileURLWithPath: json))
         }
     }
@@ -78,6 +97,20 @@ struct BenchmarkReport: Codable {
     var cores: Int
     var results: [BenchmarkResult]
     var goals: [GoalCheck]
+    var skipped: [SkippedSection]
+}
+
+/// A part of the benchmark that did not run, and why.
+struct SkippedSection: Codable {
+    var section: String
+    var reason: String
+}
+
+/// Thrown by a workload that cannot run on this machine as it is; the reason says what would let it.
+struct SkippedWorkload: Error, CustomStringConvertible {
+    var reason: String
+    init(_ reason: String) { self.reason = reason }
+    var description: String { reason }
 }
 
 /// Settings shared by every workload.

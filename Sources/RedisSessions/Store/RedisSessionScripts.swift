@@ -8,7 +8,7 @@
 /// User sets and message logs expire no earlier than their session (`PEXPIRETIME`, Redis 7+).
 /// Scripts that act on a user's sessions (eviction, revocation) derive keys from the set's
 /// members, which a cluster forbids: use a standalone Redis or Valkey.
-enum RedisSessionScripts {
+package enum RedisSessionScripts {
     /// KEYS: session, user set, id counter. ARGV: record JSON without id, PXAT, hash hex,
     /// has-user flag, session key prefix, messages key prefix, per-user limit (0 for none),
     /// eviction order (`created` or `seen`), now (ms).
@@ -58,7 +58,7 @@ enum RedisSessionScripts {
     /// KEYS: session, old user set, new user set, message log. ARGV: expected record, new record,
     /// PXAT, hash hex, old-has-user flag, new-has-user flag. Returns 1 when applied, 0 when the
     /// record changed.
-    static let replace = RedisScript("""
+    package static let replace = RedisScript("""
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
         redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
         if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('PEXPIREAT', KEYS[4], ARGV[3]) end

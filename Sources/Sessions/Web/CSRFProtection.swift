@@ -14,11 +14,13 @@ import Foundation
 ///    session must send the session's token (``RequestSession/csrfToken()``, 32 random bytes
 ///    kept in the session's metadata) back in the form field ``fieldName`` or the header
 ///    ``headerName``. A request without a session has nothing of the user's to act on; the first
-///    line alone judges it (a login form posted by a cross-site page is refused there).
+///    line alone judges it (a login form posted by a cross-site page is refused there), as it
+///    judges a session from before the protection was on until one of its pages issues a token.
 ///
-/// The token is kept when a login rotates the session's token, so forms open in other tabs keep
-/// working; a planted session cannot carry a known token into a login because the default
-/// `__Host-` cookie cannot be set by a sibling subdomain, and the first line refuses the post anyway.
+/// A login gives the session a new token with its new session token, so a session planted before
+/// the login (a cookie set over plain HTTP, or by a sibling subdomain when the cookie has no
+/// `__Host-` prefix) carries no token its planter knows; forms rendered before the login must be
+/// rendered again. A plain ``RequestSession/rotate()`` keeps the token.
 ///
 /// Routes that other clients call with their own credentials (an API with bearer tokens) are
 /// exempted with ``exempt``. A `multipart/form-data` body is not searched for the token: send
@@ -30,9 +32,12 @@ public struct CSRFProtection: Sendable {
     public var fieldName: String
     /// The header that carries the token (for `fetch` and other scripts).
     public var headerName: String
-    /// Origins besides the request's own host that may post (`https://admin.example.com`),
-    /// written as browsers send them: scheme, host and any port, no path.
-    public var trustedOrigins: Set<String>
+    /// Origins besides the request's own host that may post (`https://admin.example.com`):
+    /// scheme, host and any port, no path. A browser says such a post is `same-site` or
+    /// `cross-site`; it passes the first line when its `Origin` is one of these.
+    public var trustedOrigins: Set<String> {
+        didSet { trustedOrigins = Set(trustedOrigins.map(Self.normalized)) }
+    }
     /// Requests not checked, by method and path: an API route authenticated otherwise.
     public var exempt: @Sendable (_ method: String, _ path: String) -> Bool
 
@@ -46,7 +51,7 @@ public struct CSRFProtection: Sendable {
         self.isEnabled = isEnabled
         self.fieldName = fieldName
         self.headerName = headerName
-        self.trustedOrigins = trustedOrigins
+        self.trustedOrigins = Set(trustedOrigins.map(Self.normalized))
         self.exempt = exempt
     }
 
@@ -56,9 +61,13 @@ public struct CSRFProtection: Sendable {
     /// No checks: for an API that only other programs call, or for tests of something else.
     public static let disabled = CSRFProtection(isEnabled: false)
 
-    /// The same checks, with the requests whose path starts with one of `prefixes` exempt.
+    /// The same checks, with the requests under one of `prefixes` exempt: `/api` exempts `/api`
+    /// and `/api/…`, not `/apikeys`.
     public static func exempting(pathsStartingWith prefixes: [String]) -> CSRFProtection {
-        CSRFProtection(exempt: { _, path in prefixes.contains { path.hasPrefix($0) } })
+        let folders = prefixes.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        return CSRFProtection(exempt: { _, path in
+            folders.contains { folder in path == folder || (path.hasPrefix(folder) && path.utf8.dropFirst(folder.utf8.count).first == UInt8(ascii: "/")) }
+        })
     }
 
     /// The metadata key the session's token is kept under.
@@ -103,26 +112,27 @@ public struct CSRFProtection: Sendable {
     /// Checks a request that ``applies(to:)``.
     ///
     /// - Parameters:
-    ///   - hasSession: Whether the request arrived with a live session.
-    ///   - expected: That session's token; nil when it has none yet (then no token can match).
+    ///   - expected: The token of the session the request arrived with; nil when it arrived
+    ///     without one, or its session has none yet (a session from before CSRF protection was
+    ///     on, until a page of it calls ``RequestSession/csrfToken()``): then the first line alone
+    ///     judges the request.
     ///   - formBody: Reads the request's form body when the token did not come in the header;
     ///     nil when the body is not `application/x-www-form-urlencoded`.
     /// - Throws: ``Refusal`` naming what failed.
-    public func check(_ request: Request, hasSession: Bool, expected: String?, formBody: () async throws -> [UInt8]?) async throws {
+    public func check(_ request: Request, expected: String?, formBody: () async throws -> [UInt8]?) async throws {
         switch request.secFetchSite?.lowercased() {
         case "same-origin", "none":
             break
         case let site?:
-            throw Refusal(reason: "Sec-Fetch-Site is \(site.prefix(20))")
+            guard let origin = request.origin, trustedOrigins.contains(Self.normalized(origin)) else {
+                throw Refusal(reason: "Sec-Fetch-Site is \(site.prefix(20)), from \(request.origin?.prefix(80) ?? "no Origin")")
+            }
         case nil:
             if let origin = request.origin, !isTrusted(origin: origin, host: request.host) {
                 throw Refusal(reason: "Origin \(origin.prefix(80)) is not this host")
             }
         }
-        guard hasSession else { return }
-        guard let expected, !expected.isEmpty else {
-            throw Refusal(reason: "the session has no token yet; render the form with the session's csrfToken()")
-        }
+        guard let expected, !expected.isEmpty else { return }
         var submitted = request.headerToken
         if submitted == nil, let body = try await formBody() {
             submitted = Self.formValue(named: fieldName, in: body)
@@ -138,15 +148,37 @@ public struct CSRFProtection: Sendable {
         return contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() == "application/x-www-form-urlencoded"
     }
 
-    /// GET, HEAD, OPTIONS and TRACE change nothing (RFC 9110 9.2.1) and are not checked.
+    /// GET, HEAD, OPTIONS and TRACE change nothing (RFC 9110 9.2.1) and are not checked. Methods
+    /// are case-sensitive: `get` is not GET, and is checked.
     public static func isSafe(_ method: String) -> Bool {
-        ["GET", "HEAD", "OPTIONS", "TRACE"].contains(method.uppercased())
+        switch method {
+        case "GET", "HEAD", "OPTIONS", "TRACE": true
+        default: false
+        }
     }
 
+    /// Whether `origin` names the request's own host (default ports aside) or a trusted origin.
     private func isTrusted(origin: String, host: String?) -> Bool {
+        let origin = Self.normalized(origin)
         if trustedOrigins.contains(origin) { return true }
-        guard let host, let scheme = origin.range(of: "://") else { return false }
-        return origin[scheme.upperBound...].lowercased() == host.lowercased()
+        guard let host, let separator = origin.range(of: "://") else { return false }
+        let scheme = origin[..<separator.lowerBound]
+        return origin[separator.upperBound...] == Self.withoutDefaultPort(host.lowercased(), scheme: scheme)
+    }
+
+    /// An origin as compared: lowercase, without a trailing slash or the scheme's default port.
+    static func normalized(_ origin: String) -> String {
+        var text = origin.lowercased()
+        if text.hasSuffix("/") { text.removeLast() }
+        guard let separator = text.range(of: "://") else { return text }
+        let scheme = text[..<separator.lowerBound]
+        return scheme + "://" + withoutDefaultPort(String(text[separator.upperBound...]), scheme: scheme)
+    }
+
+    private static func withoutDefaultPort(_ host: String, scheme: Substring) -> String {
+        let port = scheme == "https" ? ":443" : scheme == "http" ? ":80" : nil
+        guard let port, host.hasSuffix(port) else { return host }
+        return String(host.dropLast(port.count))
     }
 
     /// The value of the field `name` in an `application/x-www-form-urlencoded` body, decoded.

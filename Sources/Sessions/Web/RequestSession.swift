@@ -69,16 +69,23 @@ public final class RequestSession: Sendable {
     }
 
     /// Writes what the handler changed and returns the `Set-Cookie` value to send, if any: the
-    /// new token after a creation or rotation, a deletion cookie after a logout or for a cookie
-    /// that names no live session, nothing at all after a read or a plain save.
+    /// new token after a creation or rotation, a deletion cookie after a logout or for a
+    /// malformed cookie, nothing at all after a read or a plain save.
     ///
     /// - Throws: ``SessionStoreError/Code/conflict`` when every attempt to save met a newer
-    ///   version; storage errors as the store reports them.
+    ///   version, when the session ended while this request changed it, or when its changes no
+    ///   longer apply to what another request stored; storage errors as the store reports them.
     public func commit() async throws -> String? {
-        let (store, cookie, initial) = try readAttached { ($0.store, $0.cookie, $0.state) }
-        guard initial.isOpen else { throw SessionStoreError(.internalError, "this request's session was committed twice") }
+        // The state closes under the lock, so an edit from another task cannot slip in after it.
+        let (store, cookie, initial, first) = try attachment.withLock { attachment throws(SessionStoreError) in
+            guard var current = attachment else { throw Self.notBegun }
+            guard current.state.isOpen else { throw SessionStoreError(.internalError, "this request's session was committed twice") }
+            let first = current.state.finish()
+            attachment = current
+            return (current.store, current.cookie, current.state, first)
+        }
         var state = initial
-        var action = state.finish()
+        var action = first
         defer { attachment.withLock { $0?.state = state } }
         while true {
             switch action {
@@ -128,9 +135,9 @@ public final class RequestSession: Sendable {
     ///     the body is not a form (``CSRFProtection/isForm(contentType:)``). Called only when needed.
     /// - Throws: ``CSRFProtection/Refusal`` (answer 403, ``SessionErrorResponse``).
     public func verify(_ request: CSRFProtection.Request, formBody: () async throws -> [UInt8]?) async throws {
-        let (protection, stored) = try readAttached { ($0.csrf, $0.state.stored) }
+        let (protection, expected) = try readAttached { ($0.csrf, $0.state.stored?.metadata[CSRFProtection.metadataKey]) }
         guard protection.applies(to: request) else { return }
-        try await protection.check(request, hasSession: stored != nil, expected: stored?.metadata[CSRFProtection.metadataKey], formBody: formBody)
+        try await protection.check(request, expected: expected, formBody: formBody)
     }
 
     // MARK: Reading
@@ -169,8 +176,9 @@ public final class RequestSession: Sendable {
     ///
     /// Nil when the request has no session: a form posted without one needs no token (the origin
     /// check alone judges it), so a visitor's sign-in page creates nothing. A session created or
-    /// logged in under CSRF protection has its token from the start; an older one gets one now,
-    /// written at the end of this request (if two first pages race, the first write wins).
+    /// logged in under CSRF protection has its token from the start (a login issues a new one);
+    /// an older one gets one now, written at the end of this request (if two first pages race,
+    /// the first write wins).
     public func csrfToken() throws -> String? {
         guard exists else { return nil }
         if let token = metadata[CSRFProtection.metadataKey] { return token }

@@ -13,18 +13,20 @@ import Foundation
 ///   fresh read when another request saved first, at most ``maxAttempts`` times, then the
 ///   request gives up (``Action/fail(_:)``, a 409);
 /// - a session is created only when the handler stores something or logs in;
-/// - a session deleted meanwhile is never recreated by a save (a login still gets a new
-///   session: the user has just proved who they are);
+/// - a session deleted meanwhile is never recreated by a save, which fails with a 409 instead
+///   of pretending it was stored (a login still gets a new session: the user has just proved who
+///   they are);
 /// - logging in rotates the token, so the cookie the request arrived with is dead at once;
-/// - a logout deletes the session, and edits made after it go into a new one;
-/// - a cookie that is malformed or names no live session is cleared, and so is the cookie of a
-///   session that vanished during the request.
+/// - a logout deletes the session and clears the cookie; edits made after it go into a new one;
+/// - a malformed cookie is cleared. A cookie that names no live session is left alone: it may
+///   be the one a login in another tab has just replaced, and clearing it in a response that
+///   lands after the login's would log the user out (the browser drops it when its `Max-Age` runs out).
 ///
 /// ```
 /// begin ──▶ .load(token) ──loaded──▶ handler: apply / logIn / rotate / logOut
 ///   finish ──▶ [.delete(old)] ──▶ .create | .save | .rotate ──▶ .respond(cookie)
 ///                                     │ conflict: .load(token) again, then replay
-///                                     │ gone: a login creates, a save writes nothing
+///                                     │ gone: a login creates, a save fails (409)
 /// ```
 public struct RequestSessionState: Sendable {
     /// One change a handler made, kept so it can be applied again to a fresh read.
@@ -53,7 +55,8 @@ public struct RequestSessionState: Sendable {
         case rotate(SessionToken, changes: Session?, expectedVersion: Int64)
         /// Done: send this cookie (or none) with the response.
         case respond(Cookie)
-        /// Give up with this error (other requests kept saving first).
+            /// Give up with this error: other requests kept saving first, the session ended while this
+        /// request changed it, or its changes no longer apply to what another request stored (409).
         case fail(SessionStoreError)
     }
 
@@ -123,6 +126,9 @@ public struct RequestSessionState: Sendable {
     private var beganWithSession = false
     private var edits: [Edit] = []
     private var rotates = false
+    /// A login asked for a new token: the user has proved who they are, so a session that
+    /// vanished meanwhile is replaced by a new one.
+    private var logsIn = false
     private var logout: (token: SessionToken, alreadyDeleted: Bool)?
     private var attempts = 0
 
@@ -194,10 +200,16 @@ public struct RequestSessionState: Sendable {
         edits.append(edit)
     }
 
-    /// Logging in: the token rotates (or a session is created) and `userID` is recorded.
+    /// Logging in: the token rotates (or a session is created) and `userID` is recorded; when
+    /// CSRF tokens are issued, the session gets a new one too.
     public mutating func logIn(userID: String) throws {
-        try apply(Edit { $0.userID = userID })
+        let csrfToken = issuesCSRFTokens ? SessionToken.generate().stringValue : nil
+        try apply(Edit { session in
+            session.userID = userID
+            if let csrfToken { session.metadata[CSRFProtection.metadataKey] = csrfToken }
+        })
         rotates = true
+        logsIn = true
     }
 
     /// Asks for a new token for the current session at the end of the request; nothing happens
@@ -221,6 +233,7 @@ public struct RequestSessionState: Sendable {
         current = nil
         edits = []
         rotates = false
+        logsIn = false
         beganWithSession = false
     }
 
@@ -245,8 +258,7 @@ public struct RequestSessionState: Sendable {
             phase = .done
             return .respond(.set(issued.token, issued.session))
         case (.writing, .saved):
-            phase = .done
-            return .respond(.none)
+            return respond(.none)
         case (.writing, .conflict):
             attempts += 1
             guard attempts < maxAttempts, let token = loaded?.token else {
@@ -256,11 +268,9 @@ public struct RequestSessionState: Sendable {
             phase = .reloading
             return .load(token)
         case (.writing, .gone):
-            reload(nil)
-            return nextWrite()
+            return reload(nil)
         case (.reloading, .loaded(let session)):
-            reload(session)
-            return nextWrite()
+            return reload(session)
         default:
             preconditionFailure("\(answer) does not answer what the request session asked for in phase \(phase)")
         }
@@ -278,12 +288,11 @@ public struct RequestSessionState: Sendable {
                 phase = .writing
                 return .save(current, expectedVersion: stored.version)
             }
-            phase = .done
-            return .respond(clearsCookie ? .clear : .none)
+            return respond(.none)
         }
-        // No stored session: create one only for edits the handler made, never for a save whose
-        // session vanished meanwhile (that would resurrect it), unless the handler logged in.
-        if let template = current, !edits.isEmpty, !beganWithSession || rotates {
+        // No stored session: create one only for edits the handler made to no session, never for
+        // a session that vanished meanwhile (that would resurrect it), unless the handler logged in.
+        if let template = current, !edits.isEmpty, !beganWithSession || logsIn {
             let current = withCSRFToken(template)
             phase = .writing
             return .create(SessionDraft(
@@ -295,8 +304,7 @@ public struct RequestSessionState: Sendable {
                 userAgent: client?.userAgent
             ))
         }
-        phase = .done
-        return .respond(clearsCookie ? .clear : .none)
+        return respond(.none)
     }
 
     /// `session` with a CSRF token when tokens are issued and it has none.
@@ -307,25 +315,36 @@ public struct RequestSessionState: Sendable {
         return tokened
     }
 
-    /// Whether the browser's cookie must go when nothing replaces it: after a logout, for a
-    /// cookie that opened nothing, or for a session that vanished during the request.
-    private var clearsCookie: Bool {
-        logout != nil || (incoming != .none && loaded == nil)
+    /// The end: `cookie`, unless a logout or a malformed cookie asks the browser to drop its own.
+    private mutating func respond(_ cookie: Cookie) -> Action {
+        phase = .done
+        if case .none = cookie, logout != nil || incoming == .malformed { return .respond(.clear) }
+        return .respond(cookie)
     }
 
-    /// Replaces the session as read with a fresh read (nil: it is gone) and applies every edit again.
-    private mutating func reload(_ session: Session?) {
+    /// Replaces the session as read with a fresh read (nil: it is gone), applies every edit
+    /// again, and says what to do next.
+    private mutating func reload(_ session: Session?) -> Action {
         guard let session, let token = loaded?.token else {
             loaded = nil
             current = nil
-            if !edits.isEmpty, !beganWithSession || rotates {
+            if !edits.isEmpty, !beganWithSession || logsIn {
+                // A login whose session vanished: a new one, with every edit.
                 current = try? Self.replay(edits, on: Self.template())
+                return nextWrite()
             }
-            return
+            phase = .done
+            guard !edits.isEmpty else { return .respond(.none) }
+            return .fail(SessionStoreError(.conflict, "the session ended while this request was changing it (a logout, or a login in another tab gave it a new token); its changes were not stored"))
         }
         loaded = (token, session)
-        // An edit that fails on the newer contents leaves them as they are: nothing to write.
-        current = (try? Self.replay(edits, on: session)) ?? session
+        do {
+            current = try Self.replay(edits, on: session)
+        } catch {
+            phase = .done
+            return .fail(SessionStoreError(.conflict, "another request changed the session first, and this request's changes no longer apply to what it stored: \(error)"))
+        }
+        return nextWrite()
     }
 
     private static func replay(_ edits: [Edit], on session: Session) throws -> Session {
