@@ -176,6 +176,18 @@ struct RESPEncoderTests {
         #expect(buffer == expected)
     }
 
+    @Test func integersAreWrittenAsTheirDecimalDigits() {
+        for value: Int64 in [0, 7, -7, 10, 99, 100, -100, 1_767_225_600_000, .max, .min] {
+            var buffer = ByteBuffer()
+            RESPEncoder.encode(RedisCommand("X", .integer(value)), into: &buffer)
+            let text = String(value)
+            #expect(String(buffer: buffer) == "*2\r\n$1\r\nX\r\n$\(text.utf8.count)\r\n\(text)\r\n", "\(value)")
+        }
+        var many = ByteBuffer()
+        RESPEncoder.encode(RedisCommand("MGET", (0..<12).map { .string("k\($0)") }), into: &many)
+        #expect(String(buffer: many).hasPrefix("*13\r\n$4\r\nMGET\r\n$2\r\nk0\r\n"))
+    }
+
     @Test func unicodeIsCountedInBytes() {
         var buffer = ByteBuffer()
         RESPEncoder.encode(RedisCommand("GET", "clé🔑"), into: &buffer)

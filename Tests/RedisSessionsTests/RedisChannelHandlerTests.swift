@@ -44,11 +44,40 @@ struct RedisChannelHandlerTests {
         let channel = try await NIOAsyncTestingChannel(loop: loop) { channel in
             try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(commandTimeout: .milliseconds(200), endpoint: "test"))
         }
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6379))
+        #expect(channel.isActive)
         let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
         try await channel.writeOutbound(RedisRequest(commands: [RedisCommand("PING")], promise: promise))
         await loop.advanceTime(by: .milliseconds(250))
         await #expect {
             try await promise.futureResult.get()
+        } throws: { error in
+            (error as? SessionStoreError)?.code == .timeout
+        }
+        #expect(!channel.isActive)
+    }
+
+    @Test func theTimerFollowsTheOldestRequestAsRepliesArrive() async throws {
+        let loop = NIOAsyncTestingEventLoop()
+        let channel = try await NIOAsyncTestingChannel(loop: loop) { channel in
+            try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(commandTimeout: .milliseconds(200), endpoint: "test"))
+        }
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6379))
+        #expect(channel.isActive)
+        let first = channel.eventLoop.makePromise(of: [RESPValue].self)
+        try await channel.writeOutbound(RedisRequest(commands: [RedisCommand("PING")], promise: first))
+        await loop.advanceTime(by: .milliseconds(150))
+        let second = channel.eventLoop.makePromise(of: [RESPValue].self)
+        try await channel.writeOutbound(RedisRequest(commands: [RedisCommand("PING")], promise: second))
+        // The first is answered in time; the timer, set for it, fires at 200 ms and finds the
+        // second still within its own deadline (350 ms).
+        try await channel.writeInbound(RESPValue.simpleString("PONG"))
+        #expect(try await first.futureResult.get() == [.simpleString("PONG")])
+        await loop.advanceTime(by: .milliseconds(100))
+        #expect(channel.isActive)
+        await loop.advanceTime(by: .milliseconds(110))
+        await #expect {
+            try await second.futureResult.get()
         } throws: { error in
             (error as? SessionStoreError)?.code == .timeout
         }

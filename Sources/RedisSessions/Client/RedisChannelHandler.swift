@@ -10,7 +10,9 @@ struct RedisRequest: Sendable {
 /// Writes pipelined requests and hands each its replies; lives on the connection's event loop.
 ///
 /// A request that gets no complete answer within the command timeout fails, and so does the
-/// connection: a late reply would otherwise be taken for the next request's.
+/// connection: a late reply would otherwise be taken for the next request's. One timer watches
+/// the oldest request's deadline; it is not moved for each request or reply, only set again
+/// when it fires early (the request it was set for was answered).
 final class RedisChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = RESPValue
     typealias OutboundIn = RedisRequest
@@ -34,17 +36,16 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             promise?.fail(closedError)
             return
         }
-        var buffer = context.channel.allocator.buffer(capacity: 256)
+        var buffer = context.channel.allocator.buffer(capacity: RESPEncoder.estimatedSize(of: request.commands))
         for command in request.commands { RESPEncoder.encode(command, into: &buffer) }
-        queue.enqueue(request.promise, commands: request.commands.count)
-        armTimeout(context: context)
+        queue.enqueue(request.promise, commands: request.commands.count, deadline: context.eventLoop.now + commandTimeout)
+        if timeout == nil { watch(context: context) }
         context.write(wrapOutboundOut(buffer), promise: promise)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch queue.receive(unwrapInboundIn(data)) {
         case .complete(let promise, let replies):
-            if queue.isEmpty { cancelTimeout() } else { armTimeout(context: context, restart: true) }
             promise.succeed(replies)
         case .wait, .ignore:
             break
@@ -68,14 +69,22 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
-    private func armTimeout(context: ChannelHandlerContext, restart: Bool = false) {
-        if timeout != nil && !restart { return }
-        timeout?.cancel()
+    /// Sets the timer for the oldest waiting request's deadline; when it fires, that request
+    /// (or, if it was answered meanwhile, the next oldest) is checked again.
+    private func watch(context: ChannelHandlerContext) {
+        guard let deadline = queue.frontDeadline else {
+            timeout = nil
+            return
+        }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timeout = context.eventLoop.scheduleTask(in: commandTimeout) {
+        timeout = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
-            handler.timeout = nil
-            handler.fail(context: context, SessionStoreError(.timeout, "\(handler.endpoint) did not answer within \(handler.commandTimeout.nanoseconds / 1_000_000) ms"))
+            if let front = handler.queue.frontDeadline, front <= context.eventLoop.now {
+                handler.timeout = nil
+                handler.fail(context: context, SessionStoreError(.timeout, "\(handler.endpoint) did not answer within \(handler.commandTimeout.nanoseconds / 1_000_000) ms"))
+            } else {
+                handler.watch(context: context)
+            }
         }
     }
 

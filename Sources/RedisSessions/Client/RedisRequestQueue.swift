@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Matches replies to requests on one connection: the pure core of ``RedisChannelHandler``.
 ///
 /// Redis answers commands in order, so each pipelined request waits for as many replies as it
@@ -8,6 +10,8 @@ struct RedisRequestQueue<Waiter> {
     private struct Pending {
         let waiter: Waiter
         let expected: Int
+        /// When the request must have its answer.
+        let deadline: NIODeadline
         var replies: [RESPValue]
     }
 
@@ -31,9 +35,14 @@ struct RedisRequestQueue<Waiter> {
 
     var isEmpty: Bool { count == 0 }
 
-    /// Registers a request that sent `commands` commands.
-    mutating func enqueue(_ waiter: Waiter, commands: Int) {
-        pending.append(Pending(waiter: waiter, expected: commands, replies: []))
+    /// The deadline of the oldest request waiting, which every later one's is at or after.
+    var frontDeadline: NIODeadline? { head < pending.count ? pending[head].deadline : nil }
+
+    /// Registers a request that sent `commands` commands and must be answered by `deadline`.
+    mutating func enqueue(_ waiter: Waiter, commands: Int, deadline: NIODeadline = .distantFuture) {
+        var replies: [RESPValue] = []
+        if commands > 1 { replies.reserveCapacity(commands) }
+        pending.append(Pending(waiter: waiter, expected: commands, deadline: deadline, replies: replies))
     }
 
     /// Takes in one decoded reply.

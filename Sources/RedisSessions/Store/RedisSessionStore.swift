@@ -18,8 +18,9 @@ import Synchronization
 /// only reclaims memory, at the same instant when the clocks agree.
 ///
 /// Costs: a load is one `GET` (plus a write when a sliding session's use is due to be
-/// persisted); a write is a `GET` and a script. `count`, `stats`, `purgeExpired` and unfiltered
-/// `list` scan the keyspace of sessions.
+/// persisted); a write is one script when this store read or wrote the record last (it keeps the
+/// exact text of recent records to compare against), else a `GET` and a script. `count`,
+/// `stats`, `purgeExpired` and unfiltered `list` scan the keyspace of sessions.
 public final class RedisSessionStore: SessionStoreAdministration, SessionMessageLog {
     /// The connection pool.
     public let client: RedisClient
@@ -32,6 +33,7 @@ public final class RedisSessionStore: SessionStoreAdministration, SessionMessage
     static let maxAttempts = 16
 
     private let writes = Mutex(WriteStats())
+    private let records = RedisRecordCache()
 
     let tracing: SessionTracing
 
@@ -56,8 +58,21 @@ public final class RedisSessionStore: SessionStoreAdministration, SessionMessage
     ///   need the record's times and user (deleting a session whose data cannot be opened).
     func read(_ hash: TokenHash, opening: Bool = true) async throws(SessionStoreError) -> (text: String, session: Session)? {
         let reply = try await client.send(RedisCommand("GET", .string(keys.session(hash))))
-        guard let text = reply.string else { return nil }
-        return (text, opening ? try decodeRecord(text) : try SessionRecord.decode(text).session())
+        guard let text = reply.string else {
+            records.forget(hash)
+            return nil
+        }
+        guard opening else { return (text, try SessionRecord.decode(text).session()) }
+        let session = try decodeRecord(text)
+        records.remember(text, session)
+        return (text, session)
+    }
+
+    /// The live session for `hash` as this store last read or wrote it, with its text; nil when
+    /// it knows none, or the one it knows has expired.
+    private func lastKnown(_ hash: TokenHash, at now: SessionInstant) -> (text: String, session: Session)? {
+        guard let record = records.record(for: hash), !record.session.isExpired(at: now) else { return nil }
+        return (record.text, record.session)
     }
 
     /// The stored text of `session`: its record, with the data sealed when encryption is on.
@@ -107,16 +122,22 @@ public final class RedisSessionStore: SessionStoreAdministration, SessionMessage
 
     /// Replaces `old` (whose exact text is `expected`) with `new`; false when the record changed.
     private func replace(_ expected: String, old: Session, with new: Session) async throws(SessionStoreError) -> Bool {
+        let text = try recordText(new)
         let reply = try await client.run(
             RedisSessionScripts.replace,
             keys: [keys.session(new.tokenHash), userKey(old), userKey(new), keys.messages(new.tokenHash)],
             arguments: [
-                .string(expected), .string(try recordText(new)), pxat(new), .string(new.tokenHash.hex),
+                .string(expected), .string(text), pxat(new), .string(new.tokenHash.hex),
                 .string(old.userID == nil ? "0" : "1"), .string(new.userID == nil ? "0" : "1"),
             ]
         )
-        if reply.integer == 1 { countWrite() }
-        return reply.integer == 1
+        guard reply.integer == 1 else {
+            records.forget(new.tokenHash)
+            return false
+        }
+        countWrite()
+        records.remember(text, new)
+        return true
     }
 
     /// Counts one write that reached Redis; each is its own transaction (one script).
@@ -135,6 +156,7 @@ public final class RedisSessionStore: SessionStoreAdministration, SessionMessage
             keys: [keys.session(session.tokenHash), userKey(session), keys.messages(session.tokenHash)],
             arguments: [.string(expected), .string(session.tokenHash.hex), .string(session.userID == nil ? "0" : "1")]
         )
+        records.forget(session.tokenHash)
         if reply.integer == 1 { countWrite() }
         return reply.integer == 1
     }
@@ -142,11 +164,19 @@ public final class RedisSessionStore: SessionStoreAdministration, SessionMessage
     /// Reads the live session, lets `change` compute its new state, and compare-and-sets it,
     /// retrying when another writer got there first.
     ///
+    /// The first attempt starts from the record as this store last knew it, without reading it;
+    /// when that guess is stale (the script finds another text, or `change` refuses what it
+    /// holds), the record is read as usual.
+    ///
     /// - Returns: The stored session, or nil when it is missing or expired.
     private func update(
         _ hash: TokenHash,
         _ change: (Session, SessionInstant) throws(SessionStoreError) -> Session
     ) async throws(SessionStoreError) -> Session? {
+        let now = policy.now
+        if let (text, known) = lastKnown(hash, at: now), let updated = try? change(known, now) {
+            if try await replace(text, old: known, with: updated) { return updated }
+        }
         for _ in 0..<Self.maxAttempts {
             let now = policy.now
             guard let (text, current) = try await readLive(hash, at: now) else { return nil }
@@ -263,10 +293,21 @@ public final class RedisSessionStore: SessionStoreAdministration, SessionMessage
         try await tracing.withSpan("sessions.rotate") { span in
             if let changes { try policy.validate(changes) }
             let newToken = SessionToken.generate()
-            for _ in 0..<Self.maxAttempts {
+            for attempt in 0..<Self.maxAttempts {
                 let now = policy.now
-                guard let (text, current) = try await readLive(token.hash, at: now) else { return nil }
-                let rotated = try current.rotating(to: newToken, saving: changes, expectedVersion: expectedVersion, at: now)
+                // The first attempt starts from the record as last known, as `update` does.
+                let known = attempt == 0 ? lastKnown(token.hash, at: now) : nil
+                let found: (text: String, session: Session)?
+                if let known { found = known } else { found = try await readLive(token.hash, at: now) }
+                guard let (text, current) = found else { return nil }
+                let rotated: Session
+                do {
+                    rotated = try current.rotating(to: newToken, saving: changes, expectedVersion: expectedVersion, at: now)
+                } catch where known != nil {
+                    records.forget(token.hash)
+                    continue
+                }
+                let textRotated = try recordText(rotated)
                 let reply = try await client.run(
                     RedisSessionScripts.rename,
                     keys: [
@@ -274,13 +315,15 @@ public final class RedisSessionStore: SessionStoreAdministration, SessionMessage
                         keys.messages(token.hash), keys.messages(newToken.hash),
                     ],
                     arguments: [
-                        .string(text), .string(try recordText(rotated)), pxat(rotated),
+                        .string(text), .string(textRotated), pxat(rotated),
                         .string(token.hash.hex), .string(newToken.hash.hex),
                         .string(current.userID == nil ? "0" : "1"), .string(rotated.userID == nil ? "0" : "1"),
                     ]
                 )
+                records.forget(token.hash)
                 if reply.integer == 1 {
                     countWrite()
+                    records.remember(textRotated, rotated)
                     return IssuedSession(token: newToken, session: rotated)
                 }
             }
