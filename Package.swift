@@ -28,6 +28,8 @@ let package = Package(
         .executable(name: "sample-site", targets: ["sample-site"]),
         .executable(name: "hummingbird-auth-peer", targets: ["hummingbird-auth-peer"]),
         .library(name: "VaporSessions", targets: ["VaporSessions"]),
+        // PostgreSQL: builds only with the Postgres trait, so an app without it never fetches postgres-nio.
+        .library(name: "PostgresSessions", targets: ["PostgresSessions"]),
         .executable(name: "vapor-sample-site", targets: ["vapor-sample-site"]),
     ],
     traits: [
@@ -38,6 +40,7 @@ let package = Package(
             enabledTraits: ["Hummingbird"]
         ),
         .trait(name: "Vapor", description: "VaporSessions: a session driver, request helpers and an optional middleware for Vapor 4."),
+        .trait(name: "Postgres", description: "PostgresSessions: sessions in PostgreSQL (postgres-nio), with every host's memory cache kept coherent."),
         .default(enabledTraits: []),
     ],
     dependencies: [
@@ -52,6 +55,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .target(
@@ -94,6 +99,19 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PostgresSessions",
+            dependencies: [
+                "Sessions",
+                "SQLiteSessions",
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Postgres"])),
+                .product(name: "NIOSSL", package: "swift-nio-ssl", condition: .when(traits: ["Postgres"])),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -244,7 +262,9 @@ let package = Package(
         .target(
             name: "SessionTestSupport",
             dependencies: [
-                "Sessions", "SQLiteSessions", "RedisSessions", "ChildProcesses",
+                "Sessions", "SQLiteSessions", "RedisSessions", "PostgresSessions", "ChildProcesses",
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Postgres"])),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
@@ -322,6 +342,14 @@ let package = Package(
                 .product(name: "VaporTesting", package: "vapor", condition: .when(traits: ["Vapor"])),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PostgresSessionsTests",
+            dependencies: [
+                "Sessions", "SQLiteSessions", "PostgresSessions", "SessionTestSupport", "ChildProcesses",
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Postgres"])),
             ],
             swiftSettings: swiftSettings
         ),

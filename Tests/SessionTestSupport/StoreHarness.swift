@@ -12,17 +12,29 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
     case cachedSQLite
     case redis
     case replicated
+    case postgres
+    case cachedPostgres
 
     public var testDescription: String { rawValue }
 
     /// Whether the store needs a Redis server.
     public var needsRedis: Bool { self == .redis || self == .replicated }
 
-    /// The kinds this run can test: the Redis ones only when a server is configured.
+    /// Whether the store needs a PostgreSQL server.
+    public var needsPostgres: Bool { self == .postgres || self == .cachedPostgres }
+
+    /// The kinds this run can test: the Redis ones only when a server is configured, the
+    /// PostgreSQL ones only when the Postgres trait is on and a server is configured.
     public static let available: [StoreKind] = {
-        if RedisTestServer.url != nil || RedisTestServer.required { return allCases }
-        print("Redis stores are not tested: REDIS_URL is not set (tools/test starts a private redis-server and sets it)")
-        return allCases.filter { !$0.needsRedis }
+        var kinds = allCases
+        if RedisTestServer.url == nil && !RedisTestServer.required {
+            print("Redis stores are not tested: REDIS_URL is not set (tools/test starts a private redis-server and sets it)")
+            kinds.removeAll { $0.needsRedis }
+        }
+        if !PostgresTestServer.available {
+            kinds.removeAll { $0.needsPostgres }
+        }
+        return kinds
     }()
 }
 
@@ -42,7 +54,7 @@ public struct StoreVariant: Sendable, CustomTestStringConvertible {
     public static let all: [StoreVariant] = StoreKind.available.flatMap { [StoreVariant($0, encrypted: false), StoreVariant($0, encrypted: true)] }
 
     /// The variants whose store streams events (every kind but the Redis-only store).
-    public static let withEvents = all.filter { $0.kind != .redis }
+    public static let withEvents = all.filter { $0.kind != .redis && !$0.kind.needsPostgres }
 
     /// Two fixed test keys; "t2" is current, "t1" an older key still accepted.
     public static let testEncryption: SessionEncryption = {
@@ -66,6 +78,8 @@ public struct StoreHarness: Sendable {
     /// Redis keys of this test, removed at tear-down.
     public let redisPrefix: String?
     private let background: Task<Void, any Error>?
+    /// Removes what the store left outside its directory (a PostgreSQL schema).
+    private let cleanup: (@Sendable () async throws -> Void)?
 
     /// A fixed start for stores that keep no wall-clock deadlines outside the process.
     public static let fixedStart = SessionInstant(millisecondsSince1970: 1_767_225_600_000)
@@ -76,8 +90,10 @@ public struct StoreHarness: Sendable {
         clock: ManualSessionClock,
         directory: URL?,
         redisPrefix: String? = nil,
-        background: Task<Void, any Error>? = nil
+        background: Task<Void, any Error>? = nil,
+        cleanup: (@Sendable () async throws -> Void)? = nil
     ) {
+        self.cleanup = cleanup
         self.kind = kind
         self.store = store
         self.clock = clock
@@ -129,6 +145,14 @@ public struct StoreHarness: Sendable {
             let replicator = store.replicator
             let background = Task { try await replicator.run() }
             return StoreHarness(kind: kind, store: store, clock: clock, directory: directory, redisPrefix: prefix, background: background)
+        case .postgres, .cachedPostgres:
+            #if Postgres
+            let (postgres, cleanup) = try PostgresTestServer.store(policy: policy)
+            let store: any SessionStoreAdministration & SessionMessageLog = kind == .postgres ? postgres : try CachedSessionStore(wrapping: postgres)
+            return StoreHarness(kind: kind, store: store, clock: clock, directory: nil, cleanup: cleanup)
+            #else
+            throw SessionStoreError(.configurationError, "PostgreSQL stores need the Postgres trait")
+            #endif
         }
     }
 
@@ -145,6 +169,7 @@ public struct StoreHarness: Sendable {
             background.cancel()
             _ = await background.result
         }
+        if let cleanup { try await cleanup() }
         try await store.close()
         if let directory { try? FileManager.default.removeItem(at: directory) }
         if let redisPrefix { try await RedisTestServer.deleteKeys(prefix: redisPrefix) }

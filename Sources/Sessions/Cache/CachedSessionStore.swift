@@ -65,6 +65,7 @@ public final class CachedSessionStore: SessionStore {
                 guard let cache, let housekeeping else { return }
                 switch hint {
                 case .revoked(let hash): cache.remove(hash, gone: true)
+                case .stale(let hash): cache.remove(hash, gone: false)
                 case .changed: housekeeping.runHinted(cache)
                 case .reset: cache.removeAll()
                 }

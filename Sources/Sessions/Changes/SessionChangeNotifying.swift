@@ -5,6 +5,9 @@ import Synchronization
 public enum SessionChangeHint: Sendable, Hashable {
     /// This token must not be served any more: it was deleted, revoked or rotated away elsewhere.
     case revoked(TokenHash)
+    /// This session changed elsewhere (saved, touched, rotated in): drop the copy in memory;
+    /// the next load reads it again. For stores whose hints name what changed (PostgreSQL).
+    case stale(TokenHash)
     /// The change log has entries from elsewhere: read them now.
     case changed
     /// Forget everything held in memory: the store's view changed wholesale (it copied

@@ -1,0 +1,77 @@
+#if Postgres
+import Foundation
+public import Logging
+import NIOSSL
+public import PostgresNIO
+public import Sessions
+
+extension PostgresSessionStore {
+    /// Where the database is and how the store uses it.
+    public struct Configuration: Sendable {
+        /// The connection pool's settings (host, credentials, TLS, pool size).
+        public var client: PostgresClient.Configuration
+        /// How often the change log is read even when no notification arrived: the safety net
+        /// under `LISTEN/NOTIFY`, which loses what is sent while a listener reconnects.
+        public var pollInterval: Duration = .seconds(1)
+        /// How long change-log entries are kept; a cache further behind than this starts empty.
+        public var changeRetention: Duration = .seconds(3600)
+        /// The PostgreSQL schema the session tables live in, created when missing; nil for the
+        /// connection's default (`public`). A plain lowercase identifier.
+        public var schema: String?
+        /// Where the store logs (reconnects, migrations, a change log it fell behind).
+        public var logger = Logger(label: "sessions.postgres")
+
+        /// Checks ``schema``.
+        func validate() throws(SessionStoreError) {
+            guard let schema else { return }
+            let valid = !schema.isEmpty && schema.count <= 63 && schema.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f }
+                && !(schema.utf8.first! >= 0x30 && schema.utf8.first! <= 0x39)
+            guard valid else {
+                throw SessionStoreError(.configurationError, "schema \"\(schema.prefix(70))\" must be a lowercase identifier (a-z, 0-9, _; up to 63 characters)")
+            }
+        }
+
+        public init(client: PostgresClient.Configuration) {
+            self.client = client
+        }
+
+        /// Reads a `postgres://user:password@host:port/database?sslmode=…` URL.
+        ///
+        /// `sslmode` follows libpq: `disable`, `prefer` (the default: TLS when the server offers
+        /// it, certificate not verified), `require` (TLS, certificate not verified) and
+        /// `verify-full` (TLS, certificate and host name verified).
+        ///
+        /// - Throws: ``Sessions/SessionStoreError/Code/configurationError`` for a URL that is not one.
+        public init(url: String) throws(SessionStoreError) {
+            guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+                  let host = components.host, !host.isEmpty
+            else {
+                throw SessionStoreError(.configurationError, "\"\(url.prefix(80))\" is not a postgres://user:password@host:port/database URL")
+            }
+            let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+            let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+            let tls: PostgresClient.Configuration.TLS
+            var unverified = TLSConfiguration.makeClientConfiguration()
+            unverified.certificateVerification = .none
+            switch mode {
+            case "disable": tls = .disable
+            case "prefer", "allow": tls = .prefer(unverified)
+            case "require": tls = .require(unverified)
+            case "verify-full", "verify-ca": tls = .require(.makeClientConfiguration())
+            default:
+                throw SessionStoreError(.configurationError, "sslmode=\(mode.prefix(20)) must be disable, prefer, require or verify-full")
+            }
+            self.init(
+                client: PostgresClient.Configuration(
+                    host: host,
+                    port: components.port ?? 5432,
+                    username: components.user.flatMap { $0.removingPercentEncoding } ?? "postgres",
+                    password: components.password.flatMap { $0.removingPercentEncoding },
+                    database: database.isEmpty ? nil : database,
+                    tls: tls
+                )
+            )
+        }
+    }
+}
+#endif

@@ -1,0 +1,66 @@
+import Foundation
+#if Postgres
+import Logging
+import PostgresNIO
+public import PostgresSessions
+#endif
+public import Sessions
+
+/// The PostgreSQL server tests use: the one `tools/test` starts (initdb in a temporary
+/// directory, pg_ctl on 127.0.0.1 at a free port) and names in `POSTGRES_URL`.
+///
+/// Each store works in a schema of its own, dropped afterwards. When `SESSIONS_REQUIRE_POSTGRES`
+/// is set (as `tools/test` and CI do), a missing server is a test failure, never a silent skip.
+public enum PostgresTestServer {
+    /// `POSTGRES_URL`, if set.
+    public static var url: String? {
+        ProcessInfo.processInfo.environment["POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Whether PostgreSQL tests must run.
+    public static var required: Bool {
+        ProcessInfo.processInfo.environment["SESSIONS_REQUIRE_POSTGRES"] == "1"
+    }
+
+    /// Whether this build and run test the PostgreSQL store.
+    public static var available: Bool {
+        #if Postgres
+        if url != nil || required { return true }
+        print("PostgreSQL stores are not tested: POSTGRES_URL is not set (tools/test starts a private server and sets it)")
+        return false
+        #else
+        return false
+        #endif
+    }
+
+    /// A schema name no other test uses.
+    public static func uniqueSchema() -> String {
+        "test_" + UUID().uuidString.prefix(13).lowercased().replacingOccurrences(of: "-", with: "_")
+    }
+
+    #if Postgres
+    /// The configuration of a store in `schema`.
+    public static func configuration(schema: String) throws -> PostgresSessionStore.Configuration {
+        guard let url else { throw SessionStoreError(.configurationError, "POSTGRES_URL is not set; tools/test starts a server and sets it") }
+        var configuration = try PostgresSessionStore.Configuration(url: url)
+        configuration.schema = schema
+        configuration.pollInterval = .milliseconds(200)
+        return configuration
+    }
+
+    /// A store in a fresh schema, and what drops that schema.
+    public static func store(policy: SessionPolicy, schema: String = uniqueSchema()) throws -> (PostgresSessionStore, @Sendable () async throws -> Void) {
+        let configuration = try configuration(schema: schema)
+        let store = try PostgresSessionStore(configuration: configuration, policy: policy)
+        return (store, {
+            // A client of its own: the store's may be closed by now.
+            let client = PostgresClient(configuration: configuration.client, backgroundLogger: Logger(label: "sessions.test"))
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { await client.run() }
+                _ = try await client.query("DROP SCHEMA IF EXISTS \(unescaped: schema) CASCADE")
+                group.cancelAll()
+            }
+        })
+    }
+    #endif
+}
