@@ -4,6 +4,7 @@ import Foundation
 import PostgresNIO
 @testable import PostgresSessions
 import SessionTestSupport
+import SQLiteSessions
 import Sessions
 import Synchronization
 import Testing
@@ -65,6 +66,27 @@ struct PostgresSessionStoreTests {
             "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM 1; END $$",
             "SELECT 1",
         ])
+    }
+
+    @Test func theFactoryBuildsACachedPostgresStoreFromTheEnvironment() async throws {
+        let schema = PostgresTestServer.uniqueSchema()
+        let environment = ["SESSION_POSTGRES_URL": try #require(PostgresTestServer.url), "SESSION_POSTGRES_SCHEMA": schema]
+        let setup = try SessionStoreFactory.make(environment: environment, plugins: [.postgres])
+        #expect(setup.summary.contains("PostgreSQL session store"), "\(setup.summary)")
+        #expect(setup.store is CachedSessionStore)
+        let issued = try await setup.store.create(userID: "erin")
+        #expect(try await setup.store.load(issued.token)?.userID == "erin")
+        let (_, drop) = try PostgresTestServer.store(policy: SessionPolicy(), schema: schema)
+        try await drop()
+        try await setup.store.close()
+
+        await expectError(.configurationError) { try SessionStoreFactory.make(environment: environment) }
+        await expectError(.configurationError) {
+            try SessionStoreFactory.make(environment: ["SESSION_POSTGRES_URL": "mysql://nope"], plugins: [.postgres])
+        }
+        await expectError(.configurationError) {
+            try SessionStoreFactory.make(environment: environment.merging(["SESSION_POSTGRES_SCHEMA": "x; DROP TABLE y"]) { $1 }, plugins: [.postgres])
+        }
     }
 
     @Test func aDatabaseWithANewerSchemaIsRefused() async throws {

@@ -23,7 +23,8 @@ public import Sessions
 /// | `SESSION_MAX_MESSAGES` | messages kept per session's log | 1000 |
 ///
 /// Plug-ins add what their modules provide: `.redis` (`RedisSessions`) reads `USE_REDIS`,
-/// `REDIS_URL`, `SESSION_REPLICATE_TO`, `SESSION_SYNC` and the variables that go with them.
+/// `REDIS_URL`, `SESSION_REPLICATE_TO`, `SESSION_SYNC` and the variables that go with them;
+/// `.postgres` (`PostgresSessions`) reads `SESSION_POSTGRES_URL`.
 /// Every value is checked before anything is opened; a bad one is explained in a
 /// ``Sessions/SessionStoreError`` with ``Sessions/SessionStoreError/Code/configurationError``, and
 /// so is a variable whose plug-in was not passed.
@@ -105,6 +106,7 @@ public enum SessionStoreFactory {
         "USE_REDIS": ".redis (RedisSessions)",
         "SESSION_REPLICATE_TO": ".redis (RedisSessions)",
         "SESSION_SYNC": ".redis (RedisSessions)",
+        "SESSION_POSTGRES_URL": ".postgres (PostgresSessions, with the Postgres trait)",
     ]
 
     /// Reads the environment and builds the store it describes.
@@ -135,7 +137,8 @@ public enum SessionStoreFactory {
         }
         if plan == nil {
             for (name, plugin) in pluginVariables.sorted(by: { $0.key < $1.key }) where variables[name] != nil && (try? context.flag(name)) != false {
-                throw SessionStoreError(.configurationError, "\(name) needs the plug-in \(plugin): SessionStoreFactory.make(plugins: [.redis])")
+                let short = plugin.prefix { $0 != " " }
+                throw SessionStoreError(.configurationError, "\(name) needs the plug-in \(plugin): SessionStoreFactory.make(plugins: [\(short)])")
             }
         }
         let durability: SQLiteSessionStore.Durability
