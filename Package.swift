@@ -134,8 +134,12 @@ let package = Package(
                 "SQLiteSessions",
                 "RedisSessions",
                 "LocalRedisServer",
+                "LocalPostgresServer",
+                "PostgresSessions",
                 "ChildProcesses",
                 "CSQLite",
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Postgres"])),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -152,6 +156,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "tools/session-test-peer",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LocalPostgresServer",
+            dependencies: ["ChildProcesses"],
+            path: "tools/LocalPostgresServer",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -348,7 +358,7 @@ let package = Package(
         .testTarget(
             name: "PostgresSessionsTests",
             dependencies: [
-                "Sessions", "SQLiteSessions", "PostgresSessions", "SessionTestSupport", "ChildProcesses",
+                "Sessions", "SQLiteSessions", "PostgresSessions", "SessionTestSupport", "LocalPostgresServer",
                 .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Postgres"])),
             ],
             swiftSettings: swiftSettings

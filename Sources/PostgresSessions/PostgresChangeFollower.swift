@@ -59,11 +59,17 @@ final class PostgresChangeFollower: Sendable {
             do {
                 try await schema.ready()
                 try await client.withConnection { connection in
-                    try await connection.listen(on: "sessions_changes") { notifications in
-                        failures = 0
-                        for try await notification in notifications {
-                            self.apply(notification: notification.payload)
+                    // Waiting for notifications does not end on cancellation by itself, and the
+                    // pool's run() waits for this lease: closing the connection ends both.
+                    try await withTaskCancellationHandler {
+                        try await connection.listen(on: "sessions_changes") { notifications in
+                            failures = 0
+                            for try await notification in notifications {
+                                self.apply(notification: notification.payload)
+                            }
                         }
+                    } onCancel: {
+                        connection.close().whenComplete { _ in }
                     }
                 }
             } catch {

@@ -78,6 +78,8 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
             logger: configuration.logger
         )
         background.withLock {
+            // Cancelled by close(): the follower closes its listening connection, so the
+            // pool's run() is not left waiting for that lease.
             $0 = Task {
                 await withDiscardingTaskGroup { group in
                     group.addTask { await client.run() }
@@ -415,7 +417,13 @@ final class SchemaGate: Sendable {
             return started
         }
         do {
-            try await task.value
+            // A caller that is cancelled (close() stopping the follower) stops the migration too:
+            // it may be waiting for a connection from a pool that will never give one.
+            try await withTaskCancellationHandler {
+                try await task.value
+            } onCancel: {
+                task.cancel()
+            }
             done.store(true, ordering: .releasing)
         } catch {
             migration.withLock { if $0 == task { $0 = nil } }

@@ -1,5 +1,5 @@
 #if Postgres
-import ChildProcesses
+import LocalPostgresServer
 import Foundation
 import PostgresNIO
 @testable import PostgresSessions
@@ -175,8 +175,16 @@ struct PostgresSessionStoreTests {
     @Test func purgesOnSeveralHostsAtOnceDeleteEachExpiredSessionOnce() async throws {
         let clock = ManualSessionClock(StoreHarness.fixedStart)
         try await withHosts(3, policy: { $0.clock = clock }) { stores in
-            for index in 0..<2_500 {
-                _ = try await stores[index % 3].create(userID: "u\(index % 50)", expiration: .absolute(.seconds(index < 2_000 ? 60 : 3600)))
+            // Created concurrently, a task per host; 2,000 expire, 500 stay.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for host in 0..<3 {
+                    group.addTask {
+                        for index in stride(from: host, to: 2_500, by: 3) {
+                            _ = try await stores[host].create(userID: "u\(index % 50)", expiration: .absolute(.seconds(index < 2_000 ? 60 : 3600)))
+                        }
+                    }
+                }
+                try await group.waitForAll()
             }
             clock.advance(by: .seconds(120))
             let purged = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -240,7 +248,7 @@ struct PostgresSessionStoreTests {
 
     /// On a server of its own (restarting the shared one would disturb the tests running beside it).
     @Test func aServerRestartedMidTrafficFailsClearlyReconnectsAndLosesNothingAcknowledged() async throws {
-        let server = try await PrivatePostgresServer.start()
+        let server = try await PostgresServerProcess.start()
         defer { server.stop() }
         var configuration = try PostgresSessionStore.Configuration(url: server.url)
         configuration.pollInterval = .milliseconds(200)
@@ -280,75 +288,6 @@ struct PostgresSessionStoreTests {
         private let flag = Atomic<Bool>(false)
         var isSet: Bool { flag.load(ordering: .relaxed) }
         func set() { flag.store(true, ordering: .relaxed) }
-    }
-}
-#endif
-
-#if Postgres
-/// A PostgreSQL server of a test's own: initdb in a temporary directory, pg_ctl on 127.0.0.1
-/// at a free port, stopped by its PID. As root, the server runs as the postgres user.
-final class PrivatePostgresServer: Sendable {
-    let directory: URL
-    let port: Int
-    let bin: String
-
-    var url: String { "postgres://postgres@127.0.0.1:\(port)/postgres?sslmode=disable" }
-    private var data: String { directory.appendingPathComponent("data").path }
-
-    private init(bin: String) {
-        self.bin = bin
-        directory = URL(fileURLWithPath: "/tmp/sessions-pg-\(UUID().uuidString.prefix(8))")
-        port = Int.random(in: 20_000..<60_000)
-    }
-
-    static func start() async throws -> PrivatePostgresServer {
-        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
-        guard let version = versions.sorted(by: { $0.compare($1, options: .numeric) == .orderedAscending }).last else {
-            throw SessionStoreError(.configurationError, "PostgreSQL is not installed (tools/setup installs it)")
-        }
-        let server = PrivatePostgresServer(bin: "/usr/lib/postgresql/\(version)/bin")
-        try FileManager.default.createDirectory(at: server.directory, withIntermediateDirectories: true)
-        if getuid() == 0 {
-            try await run("/bin/chown", ["postgres", server.directory.path], asPostgres: false)
-        }
-        try await run("\(server.bin)/initdb", ["-D", server.data, "-A", "trust", "-U", "postgres", "--no-sync"])
-        try await server.startServer()
-        return server
-    }
-
-    private func startServer() async throws {
-        try await Self.run("\(bin)/pg_ctl", [
-            "-D", data, "-l", directory.appendingPathComponent("server.log").path, "-w", "-t", "30",
-            "-o", "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1", "start",
-        ])
-    }
-
-    /// A fast shutdown (what a deploy or a failover does) and a start on the same port.
-    func restart() async throws {
-        try await Self.run("\(bin)/pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"])
-        try await startServer()
-    }
-
-    /// Stops the server by the PID in its postmaster.pid and removes its files.
-    func stop() {
-        if let pidText = try? String(contentsOfFile: "\(data)/postmaster.pid", encoding: .utf8),
-           let pid = pidText.split(separator: "\n").first.flatMap({ Int32($0) }) {
-            kill(pid, SIGINT)
-            for _ in 0..<100 where kill(pid, 0) == 0 { usleep(100_000) }
-        }
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    /// Runs a command to its end without blocking a cooperative thread; as root, the
-    /// PostgreSQL programs run as the postgres user (initdb refuses root).
-    private static func run(_ executable: String, _ arguments: [String], asPostgres: Bool = true) async throws {
-        let child = asPostgres && getuid() == 0
-            ? try ChildProcess("/usr/sbin/runuser", ["-u", "postgres", "--", executable] + arguments)
-            : try ChildProcess(executable, arguments)
-        let termination = await child.exit()
-        guard termination.status == 0 else {
-            throw SessionStoreError(.unavailable, "\(executable) \(arguments.joined(separator: " ")) ended with \(termination)")
-        }
     }
 }
 #endif

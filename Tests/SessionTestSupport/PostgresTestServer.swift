@@ -3,8 +3,8 @@ import Foundation
 import Logging
 import PostgresNIO
 public import PostgresSessions
-#endif
 public import Sessions
+#endif
 
 /// The PostgreSQL server tests use: the one `tools/test` starts (initdb in a temporary
 /// directory, pg_ctl on 127.0.0.1 at a free port) and names in `POSTGRES_URL`.

@@ -195,12 +195,12 @@ enum RedisBenchmark {
 }
 
 /// One session per task, each task changing only its own.
-final class SessionBox: Sendable {
-    private let sessions: Mutex<[Session]>
+final class SessionBox<Element: Sendable>: Sendable {
+    private let sessions: Mutex<[Element]>
 
-    init(_ sessions: [Session]) { self.sessions = Mutex(sessions) }
+    init(_ sessions: [Element]) { self.sessions = Mutex(sessions) }
 
-    subscript(task: Int) -> Session {
+    subscript(task: Int) -> Element {
         get { sessions.withLock { $0[task] } }
         set { sessions.withLock { $0[task] = newValue } }
     }

@@ -25,7 +25,7 @@ struct SessionBench: AsyncParsableCommand {
     @Option(help: "Sessions in the prefilled stores.")
     var sessions: Int?
 
-    @Option(help: "Run only workloads whose name contains this text (create, load hit, load miss, raw, update, delete, purge, revoke, sliding, memory, encrypt, message, scaling, open, naive, limits, redis, replication, hosts, http, instrumentation).")
+    @Option(help: "Run only workloads whose name contains this text (create, load hit, load miss, raw, update, delete, purge, revoke, sliding, memory, encrypt, message, scaling, open, naive, limits, redis, replication, hosts, postgres, http, instrumentation).")
     var only: String?
 
     @Option(help: "Also write the results and goals as JSON to this file.")
@@ -56,6 +56,7 @@ struct SessionBench: AsyncParsableCommand {
             ("peers", { try await PeerWorkloads(options: options).run(into: &$0) }),
             ("redis", { try await RedisWorkloads(options: options).run(into: &$0) }),
             ("hosts", { try await SharingWorkloads(options: options).run(into: &$0) }),
+            ("postgres", { try await PostgresWorkloads(options: options).run(into: &$0) }),
             ("scaling", { try await ScaleWorkloads(options: options).run(into: &$0) }),
             ("http", { try await HTTPWorkloads(options: options).run(into: &$0) }),
             ("instrumentation", { try await InstrumentationWorkloads(options: options).run(into: &$0) }),
