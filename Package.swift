@@ -122,6 +122,8 @@ let package = Package(
                 "Sessions",
                 "SQLiteSessions",
                 "RedisSessions",
+                "PostgresSessions",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/sessionctl",
@@ -151,7 +153,7 @@ let package = Package(
         .executableTarget(
             name: "session-test-peer",
             dependencies: [
-                "Sessions", "SQLiteSessions", "RedisSessions",
+                "Sessions", "SQLiteSessions", "RedisSessions", "PostgresSessions",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

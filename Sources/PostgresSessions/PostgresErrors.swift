@@ -21,6 +21,12 @@ enum PostgresErrors {
             throw SessionStoreError(.internalError, "\(doing) failed: \(String(reflecting: error))")
         } catch is CancellationError {
             throw SessionStoreError(.closed, "\(doing) was cancelled")
+        } catch where "\(error)".contains("connectionCreationCircuitBreakerTripped") {
+            // The pool's own error type is not public: it gave up after a minute of failed connects.
+            throw SessionStoreError(
+                .unavailable,
+                "\(doing) failed: no connection to PostgreSQL could be made for a minute (the server is down or unreachable, or refuses these credentials)"
+            )
         } catch {
             throw SessionStoreError(.internalError, "\(doing) failed: \(error)")
         }
@@ -38,6 +44,8 @@ enum PostgresErrors {
             case "40001", "40P01", "55P03": return SessionStoreError(.busy, message)
             case "57P01", "57P02", "57P03", "08000", "08003", "08006": return SessionStoreError(.unavailable, message)
             case "42P01", "42703": return SessionStoreError(.incompatibleSchema, message)
+            // Credentials refused, or no such database: the URL is wrong, not the server.
+            case "28000", "28P01", "3D000": return SessionStoreError(.configurationError, message)
             default: return SessionStoreError(.internalError, message)
             }
         }

@@ -23,6 +23,36 @@ enum PostgresSchema {
 
     static var latestVersion: Int64 { migrations.last!.version }
 
+    /// Checks that the database holds the session tables at ``latestVersion``, changing nothing:
+    /// for stores that must not migrate (``PostgresSessionStore/Configuration/migratesSchema``).
+    ///
+    /// - Throws: ``Sessions/SessionStoreError/Code/notFound`` when there are no session tables,
+    ///   ``Sessions/SessionStoreError/Code/incompatibleSchema`` when their version is another.
+    static func check(_ client: PostgresClient, logger: Logger) async throws(SessionStoreError) {
+        let (database, schema, version) = try await PostgresErrors.mapping("checking the session schema") { () async throws -> (String, String, Int64?) in
+            var place = ("", "", false)
+            for try await row in try await client.query(
+                "SELECT current_database()::text, coalesce(current_schema()::text, '(none)'), to_regclass('sessions_schema') IS NOT NULL",
+                logger: logger
+            ).decode((String, String, Bool).self) {
+                place = row
+            }
+            guard place.2 else { return (place.0, place.1, nil) }
+            var version: Int64 = 0
+            for try await value in try await client.query("SELECT coalesce(max(version), 0) FROM sessions_schema", logger: logger).decode(Int64.self) {
+                version = value
+            }
+            return (place.0, place.1, version)
+        }
+        guard let version else {
+            throw SessionStoreError(.notFound, "database \(database) has no session tables in schema \(schema); a service creates them when it first opens the store")
+        }
+        guard version == latestVersion else {
+            let advice = version < latestVersion ? "open it with a service to migrate it" : "upgrade the library"
+            throw SessionStoreError(.incompatibleSchema, "the database's session schema is version \(version), this library's is \(latestVersion); \(advice)")
+        }
+    }
+
     /// An arbitrary constant: the advisory lock that serializes migrations across hosts.
     private static let lockKey: Int64 = 0x5345_5353_494f_4e53
 

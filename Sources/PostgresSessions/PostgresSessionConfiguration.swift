@@ -20,6 +20,18 @@ extension PostgresSessionStore {
         public var schema: String?
         /// Where the store logs (reconnects, migrations, a change log it fell behind).
         public var logger = Logger(label: "sessions.postgres")
+        /// Whether the store brings the schema up to date when it first needs it (the default).
+        /// Off, it only checks that the session tables are there at this library's version and
+        /// otherwise fails every operation with a clear error: for tools, and for deployments
+        /// whose database changes go through their own migration step (apply `schema/postgres/`).
+        public var migratesSchema = true
+        /// How to open one connection outside the pool, for ``PostgresSessionStore/checkConnection(_:)``:
+        /// known for configurations read from a URL.
+        var probe: (@Sendable () throws -> PostgresConnection.Configuration)?
+        /// Without encryption in the policy, pass sealed data through still sealed instead of
+        /// failing to read it: for tools (`sessionctl`) that list and revoke sessions without
+        /// holding the keys. A service leaves it off.
+        public var keepsSealedData = false
 
         /// Checks ``schema``.
         func validate() throws(SessionStoreError) {
@@ -53,24 +65,37 @@ extension PostgresSessionStore {
             let tls: PostgresClient.Configuration.TLS
             var unverified = TLSConfiguration.makeClientConfiguration()
             unverified.certificateVerification = .none
+            let tlsMode: (verified: Bool, required: Bool)?
             switch mode {
-            case "disable": tls = .disable
-            case "prefer", "allow": tls = .prefer(unverified)
-            case "require": tls = .require(unverified)
-            case "verify-full", "verify-ca": tls = .require(.makeClientConfiguration())
+            case "disable": (tls, tlsMode) = (.disable, nil)
+            case "prefer", "allow": (tls, tlsMode) = (.prefer(unverified), (false, false))
+            case "require": (tls, tlsMode) = (.require(unverified), (false, true))
+            case "verify-full", "verify-ca": (tls, tlsMode) = (.require(.makeClientConfiguration()), (true, true))
             default:
                 throw SessionStoreError(.configurationError, "sslmode=\(mode.prefix(20)) must be disable, prefer, require or verify-full")
             }
+            let port = components.port ?? 5432
+            let username = components.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
+            let password = components.password.flatMap { $0.removingPercentEncoding }
             self.init(
                 client: PostgresClient.Configuration(
-                    host: host,
-                    port: components.port ?? 5432,
-                    username: components.user.flatMap { $0.removingPercentEncoding } ?? "postgres",
-                    password: components.password.flatMap { $0.removingPercentEncoding },
-                    database: database.isEmpty ? nil : database,
-                    tls: tls
+                    host: host, port: port, username: username, password: password,
+                    database: database.isEmpty ? nil : database, tls: tls
                 )
             )
+            probe = { () throws -> PostgresConnection.Configuration in
+                var connectionTLS = PostgresConnection.Configuration.TLS.disable
+                if let tlsMode {
+                    var settings = TLSConfiguration.makeClientConfiguration()
+                    if !tlsMode.verified { settings.certificateVerification = .none }
+                    let context = try NIOSSLContext(configuration: settings)
+                    connectionTLS = tlsMode.required ? .require(context) : .prefer(context)
+                }
+                return PostgresConnection.Configuration(
+                    host: host, port: port, username: username, password: password,
+                    database: database.isEmpty ? nil : database, tls: connectionTLS
+                )
+            }
         }
     }
 }

@@ -34,7 +34,7 @@ struct PostgresSessionRow: Sendable {
             tokenHash: hash,
             userID: userID,
             data: opening ? try SessionEncryption.open(stored, using: encryption) : stored,
-            metadata: try Self.decodeMetadata(metadata, id: id),
+            metadata: try SessionMetadataText.decode(metadata, id: id),
             createdAt: SessionInstant(millisecondsSince1970: createdAt),
             updatedAt: SessionInstant(millisecondsSince1970: updatedAt),
             lastSeenAt: SessionInstant(millisecondsSince1970: lastSeenAt),
@@ -50,15 +50,6 @@ struct PostgresSessionRow: Sendable {
         )
         self.revision = revision
     }
-
-    static func decodeMetadata(_ text: String?, id: Int64) throws(SessionStoreError) -> [String: String] {
-        guard let text, !text.isEmpty else { return [:] }
-        do {
-            return try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
-        } catch {
-            throw SessionStoreError(.corruptDatabase, "session \(id) has metadata that is not a JSON object of strings: \(error)")
-        }
-    }
 }
 
 /// A session's data and metadata as they are written: the data sealed when encryption at rest
@@ -71,7 +62,7 @@ struct PostgresStoredSession {
         try Self.checkText(session)
         let sealed = SessionEncryption.isSealed(session.data) ? session.data : try SessionEncryption.seal(session.data, using: encryption)
         data = ByteBuffer(bytes: sealed)
-        metadata = try Self.encode(session.metadata)
+        metadata = try SessionMetadataText.encode(session.metadata)
     }
 
     /// PostgreSQL `text` cannot hold a NUL character, which the other stores keep: refused
@@ -83,17 +74,6 @@ struct PostgresStoredSession {
         ]
         for (name, value) in fields where value?.utf8.contains(0) == true {
             throw SessionStoreError(.invalidArgument, "the session's \(name) contains a NUL character, which PostgreSQL text cannot store")
-        }
-    }
-
-    static func encode(_ metadata: [String: String]) throws(SessionStoreError) -> String? {
-        guard !metadata.isEmpty else { return nil }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        do {
-            return String(decoding: try encoder.encode(metadata), as: UTF8.self)
-        } catch {
-            throw SessionStoreError(.invalidArgument, "session metadata cannot be encoded as JSON: \(error)")
         }
     }
 }

@@ -15,7 +15,7 @@ extension PostgresSessionStore {
         }
         sql.sql += query.includeExpired ? "" : " AND expires_at > \(now)"
         sql.sql += " ORDER BY id LIMIT \(query.limit + 1)"
-        let sessions = try await rows(sql, "listing sessions") { try PostgresSessionRow($0, encryption: policy.encryption).session }
+        let sessions = try await rows(sql, "listing sessions") { try sessionRow($0).session }
         let page = Array(sessions.prefix(query.limit))
         return SessionPage(sessions: page, next: sessions.count > query.limit ? page.last.map { SessionCursor(id: $0.id) } : nil)
     }
@@ -85,7 +85,6 @@ extension PostgresSessionStore {
     }
 
     public func healthCheck() async -> SessionStoreHealth {
-        let endpoint = "\(configuration.client.host ?? configuration.client.unixSocketPath ?? "?"):\(configuration.client.port ?? 5432)"
         do {
             let version = try await rows("SELECT version FROM sessions_schema", "checking health") { try $0.decode(Int64.self) }.first ?? 0
             return SessionStoreHealth(

@@ -19,7 +19,7 @@ extension PostgresSessionStore {
         }
         let sealed = try policy.encryption.map { encryption throws(SessionStoreError) in ByteBuffer(bytes: try encryption.seal(Data(message.content.utf8))) }
         let content = sealed == nil ? message.content : nil
-        let metadata = try PostgresStoredSession.encode(message.metadata)
+        let metadata = try SessionMetadataText.encode(message.metadata)
         let keep = Int64(policy.maxMessagesPerSession)
         // Two statements in one transaction: the insert locks the session's row, so appends to
         // one session take turns, and the trim (a statement of its own, with a fresh snapshot)
@@ -63,20 +63,30 @@ extension PostgresSessionStore {
         try SessionPolicy.validate(limit: count, name: "count")
         let now = policy.now
         guard let row = try await readLive(token.hash, at: now) else { return nil }
+        return try await messages(ofSessionID: row.session.id, last: count, "reading the messages of session \(token.hash.shortHex)")
+    }
+
+    /// The newest `count` messages of the session with internal id `id`, oldest first. Sealed
+    /// content is opened; a tool without the keys (``Configuration/keepsSealedData``) gets a
+    /// placeholder naming the key.
+    func messages(ofSessionID id: Int64, last count: Int, _ doing: String) async throws(SessionStoreError) -> [SessionMessage] {
         let encryption = policy.encryption
+        let placeholder = encryption == nil && configuration.keepsSealedData
         let newestFirst = try await rows(
             """
             SELECT id, role, content, sealed, metadata::text, created_at FROM session_messages
-            WHERE session_id = \(row.session.id) ORDER BY id DESC LIMIT \(Int64(count))
+            WHERE session_id = \(id) ORDER BY id DESC LIMIT \(Int64(count))
             """,
-            "reading the messages of session \(token.hash.shortHex)"
+            doing
         ) { row throws -> SessionMessage in
             let (id, role, content, sealed, metadata, createdAt) = try row.decode((Int64, String, String?, Data?, String?, Int64).self)
             guard let role = SessionMessage.Role(rawValue: role) else {
                 throw SessionStoreError(.corruptDatabase, "message \(id) has the role \"\(role.prefix(20))\"")
             }
             let text: String
-            if let sealed {
+            if let sealed, placeholder {
+                text = "(sealed with key \"\(SessionEncryption.keyID(of: sealed) ?? "?")\")"
+            } else if let sealed {
                 guard let opened = String(validating: try SessionEncryption.open(sealed, using: encryption), as: UTF8.self) else {
                     throw SessionStoreError(.corruptDatabase, "message \(id) holds content that is not UTF-8 text")
                 }
@@ -86,7 +96,7 @@ extension PostgresSessionStore {
             }
             return SessionMessage(
                 id: id, role: role, content: text, createdAt: SessionInstant(millisecondsSince1970: createdAt),
-                metadata: try PostgresSessionRow.decodeMetadata(metadata, id: id)
+                metadata: try SessionMetadataText.decode(metadata, id: id)
             )
         }
         return newestFirst.reversed()

@@ -68,7 +68,9 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
         self.logger = configuration.logger
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: configuration.logger)
         self.client = client
-        self.schema = SchemaGate(client: client, schema: configuration.schema, logger: configuration.logger)
+        self.schema = SchemaGate(
+            client: client, schema: configuration.schema, migrates: configuration.migratesSchema, logger: configuration.logger
+        )
         let follower = PostgresChangeFollower(
             client: client,
             schema: schema,
@@ -111,6 +113,26 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
         }
     }
 
+    /// Opens one connection outside any pool and closes it: an unreachable server, refused
+    /// credentials or a missing database fail at once, in the server's or the network's own
+    /// words, where the pool would retry for a minute first. For tools and startup checks;
+    /// configurations not read from a URL are not checked.
+    public static func checkConnection(_ configuration: Configuration) async throws(SessionStoreError) {
+        guard let probe = configuration.probe else { return }
+        let endpoint = "\(configuration.client.host ?? "?"):\(configuration.client.port ?? 5432)"
+        try await PostgresErrors.mapping("connecting to PostgreSQL at \(endpoint)") {
+            let connection = try await PostgresConnection.connect(configuration: try probe(), id: 0, logger: configuration.logger)
+            try await connection.close()
+        }
+    }
+
+    /// Connects and brings the schema up to date (or, with ``Configuration/migratesSchema`` off,
+    /// checks it). Every operation does this itself first; call it at startup to learn of an
+    /// unreachable server or a wrong schema before the first request does.
+    public func prepare() async throws {
+        try await schemaReady()
+    }
+
     /// Waits until the schema is up to date; every statement does first.
     func schemaReady() async throws(SessionStoreError) {
         guard !closed.load(ordering: .relaxed) else { throw SessionStoreError(.closed, "the PostgreSQL session store is closed") }
@@ -122,12 +144,19 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
         try await rows(query, doing) { _ in () }.count
     }
 
+    /// Decodes a row of ``PostgresSessionRow/columns``, opening sealed data with the policy's
+    /// keys (or, with ``Configuration/keepsSealedData`` and no keys, leaving it sealed).
+    func sessionRow(_ row: PostgresRow) throws(SessionStoreError) -> PostgresSessionRow {
+        let encryption = policy.encryption
+        return try PostgresSessionRow(row, encryption: encryption, opening: encryption != nil || !configuration.keepsSealedData)
+    }
+
     /// Reads the stored row of `hash`, with its revision; nil when there is none.
     func read(_ hash: TokenHash) async throws(SessionStoreError) -> PostgresSessionRow? {
         try await rows(
             "SELECT \(unescaped: PostgresSessionRow.columns) FROM sessions WHERE token_hash = \(hash.bytea)",
             "reading session \(hash.shortHex)",
-            decode: { try PostgresSessionRow($0, encryption: policy.encryption) }
+            decode: sessionRow
         ).first
     }
 
@@ -299,10 +328,6 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
         return try await readLive(token.hash, at: now)?.session.timeToLive(at: now)
     }
 
-    public func exists(_ token: SessionToken) async throws -> Bool {
-        try await timeToLive(token) != nil
-    }
-
     public func delete(_ token: SessionToken) async throws -> Bool {
         let now = policy.now.millisecondsSince1970
         return try await rows(
@@ -343,7 +368,7 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
             WHERE user_id = \(userID) AND expires_at > \(now) ORDER BY created_at, id
             """,
             "listing the sessions of a user",
-            decode: { try PostgresSessionRow($0, encryption: policy.encryption).session }
+            decode: { try sessionRow($0).session }
         )
     }
 
@@ -398,13 +423,15 @@ extension Session {
 final class SchemaGate: Sendable {
     private let client: PostgresClient
     private let schema: String?
+    private let migrates: Bool
     private let logger: Logger
     private let done = Atomic<Bool>(false)
     private let migration = Mutex<Task<Void, any Error>?>(nil)
 
-    init(client: PostgresClient, schema: String?, logger: Logger) {
+    init(client: PostgresClient, schema: String?, migrates: Bool, logger: Logger) {
         self.client = client
         self.schema = schema
+        self.migrates = migrates
         self.logger = logger
     }
 
@@ -412,7 +439,13 @@ final class SchemaGate: Sendable {
         if done.load(ordering: .acquiring) { return }
         let task = migration.withLock { task in
             if let task { return task }
-            let started = Task { [client, schema, logger] in try await PostgresSchema.migrate(client, schema: schema, logger: logger) }
+            let started = Task { [client, schema, migrates, logger] in
+                if migrates {
+                    try await PostgresSchema.migrate(client, schema: schema, logger: logger)
+                } else {
+                    try await PostgresSchema.check(client, logger: logger)
+                }
+            }
             task = started
             return started
         }

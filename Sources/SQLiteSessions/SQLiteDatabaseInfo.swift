@@ -23,16 +23,3 @@ public struct SQLiteDatabaseInfo: Sendable, Hashable, Codable {
     /// Replication cursors and their positions.
     public var cursors: [String: Int64]
 }
-
-/// What ``SQLiteSessionStore/verification()`` found.
-public struct SQLiteVerification: Sendable, Hashable, Codable {
-    /// Broken invariants: the file needs attention. Empty when everything holds.
-    public var problems: [String]
-    /// Facts worth knowing that break nothing, such as change-log times that go back.
-    public var notes: [String]
-
-    public init(problems: [String], notes: [String]) {
-        self.problems = problems
-        self.notes = notes
-    }
-}

@@ -141,7 +141,7 @@ extension SQLiteSessionStore {
 
     /// What ``verify()`` checks, with what it noticed that is not a problem: change-log entries
     /// older than the one before them (a wall clock stepped back, as NTP makes it do).
-    public func verification() async throws -> SQLiteVerification {
+    public func verification() async throws -> SessionStoreVerification {
         try checkOpen()
         let now = policy.now.millisecondsSince1970
         return try await read { connection throws(SessionStoreError) in
@@ -195,7 +195,7 @@ extension SQLiteSessionStore {
             if backwards != 0 {
                 notes.append("\(backwards) change-log entr\(backwards == 1 ? "y is" : "ies are") more than a second older than the entry before (a writer's clock stepped back)")
             }
-            return SQLiteVerification(problems: problems, notes: notes)
+            return SessionStoreVerification(problems: problems, notes: notes)
         }
     }
 
@@ -255,29 +255,4 @@ extension SQLiteSessionStore {
         let connection = try SQLiteConnection(path: path, mode: .readOnly, busyTimeout: .seconds(5))
         return Int(try SchemaMigrator.version(of: connection))
     }
-}
-
-/// A user and how many live sessions they have.
-public struct UserSessionCount: Sendable, Hashable, Codable {
-    public var userID: String
-    public var sessions: Int
-}
-
-/// What ``SQLiteSessionStore/distribution(of:boundaries:)`` measures.
-public enum SessionMeasure: Sendable, Hashable {
-    /// Time since creation.
-    case age
-    /// Time left before the deadline.
-    case timeToLive
-}
-
-/// Figures about the change log.
-public struct ChangeLogSummary: Sendable, Hashable, Codable {
-    public var entries: Int
-    public var oldestSequence: Int64?
-    public var newestSequence: Int64?
-    public var oldestAt: SessionInstant?
-    public var newestAt: SessionInstant?
-    /// Entries per kind (`created`, `deleted`...).
-    public var kinds: [String: Int]
 }

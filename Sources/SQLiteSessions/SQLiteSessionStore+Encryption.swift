@@ -141,34 +141,14 @@ extension SQLiteSessionStore {
             for (sql, isSession) in [("SELECT data FROM sessions", true), ("SELECT CAST(content AS BLOB) FROM session_messages", false)] {
                 let statement = try connection.prepare(sql)
                 while try statement.step("checking sealed data") {
-                    let stored = statement.data(0)
-                    let outcome: WritableKeyPath<SealedDataCheck.Counts, Int>
-                    if !SessionEncryption.isSealed(stored) {
-                        outcome = \.plain
-                    } else if (try? encryption.open(stored)) != nil {
-                        outcome = \.opened
+                    if isSession {
+                        check.sessions.add(statement.data(0), opening: encryption)
                     } else {
-                        outcome = \.unopenable
+                        check.messages.add(statement.data(0), opening: encryption)
                     }
-                    if isSession { check.sessions[keyPath: outcome] += 1 } else { check.messages[keyPath: outcome] += 1 }
                 }
             }
             return check
         }
     }
-}
-
-/// What ``SQLiteSessionStore/sealedDataCheck(using:)`` found.
-public struct SealedDataCheck: Sendable, Hashable, Codable {
-    public struct Counts: Sendable, Hashable, Codable {
-        /// Sealed, and the keys open it.
-        public var opened = 0
-        /// Not sealed.
-        public var plain = 0
-        /// Sealed, and the keys cannot open it: another key, or damaged.
-        public var unopenable = 0
-    }
-
-    public var sessions = Counts()
-    public var messages = Counts()
 }

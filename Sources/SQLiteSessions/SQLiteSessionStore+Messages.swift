@@ -95,7 +95,7 @@ extension SQLiteSessionStore {
                 role: role,
                 content: try content(statement, codec: connection.codec),
                 createdAt: SessionInstant(millisecondsSince1970: statement.int64(4)),
-                metadata: try SessionRow.decodeMetadata(statement.optionalString(3), id: statement.int64(0))
+                metadata: try SessionMetadataText.decode(statement.optionalString(3), id: statement.int64(0))
             ))
         }
         return messages.reversed()

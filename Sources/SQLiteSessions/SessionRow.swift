@@ -20,7 +20,7 @@ enum SessionRow {
             tokenHash: hash,
             userID: statement.optionalString(2),
             data: try codec.open(statement.data(3)),
-            metadata: try decodeMetadata(statement.optionalString(4), id: statement.int64(0)),
+            metadata: try SessionMetadataText.decode(statement.optionalString(4), id: statement.int64(0)),
             createdAt: SessionInstant(millisecondsSince1970: statement.int64(5)),
             updatedAt: SessionInstant(millisecondsSince1970: statement.int64(6)),
             lastSeenAt: SessionInstant(millisecondsSince1970: statement.int64(7)),
@@ -80,28 +80,6 @@ enum SessionRow {
         statement.bind(session.userAgent, at: 13)
         statement.bind(baseClock, at: 18)
     }
-
-    /// Metadata is stored as a JSON object with sorted keys, or NULL when empty, so it reads
-    /// well in the sqlite3 shell (`json_extract(metadata, '$.device')`).
-    static func encodeMetadata(_ metadata: [String: String]) throws(SessionStoreError) -> String? {
-        guard !metadata.isEmpty else { return nil }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        do {
-            return String(decoding: try encoder.encode(metadata), as: UTF8.self)
-        } catch {
-            throw SessionStoreError(.invalidArgument, "session metadata cannot be encoded as JSON: \(error)")
-        }
-    }
-
-    static func decodeMetadata(_ text: String?, id: Int64) throws(SessionStoreError) -> [String: String] {
-        guard let text, !text.isEmpty else { return [:] }
-        do {
-            return try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
-        } catch {
-            throw SessionStoreError(.corruptDatabase, "session \(id) has metadata that is not a JSON object of strings: \(error)")
-        }
-    }
 }
 
 /// A session as it goes into a row: its data already sealed and its metadata already JSON, so
@@ -116,7 +94,7 @@ struct StoredSessionRow: Sendable {
     init(_ session: Session, codec: StoredDataCodec) throws(SessionStoreError) {
         self.session = session
         self.storedData = try codec.seal(session.data)
-        self.metadataText = try SessionRow.encodeMetadata(session.metadata)
+        self.metadataText = try SessionMetadataText.encode(session.metadata)
     }
 
     /// A session whose data is already in its stored form (sealed when the file's is): a copy
@@ -124,7 +102,7 @@ struct StoredSessionRow: Sendable {
     init(asStored session: Session) throws(SessionStoreError) {
         self.session = session
         self.storedData = session.data
-        self.metadataText = try SessionRow.encodeMetadata(session.metadata)
+        self.metadataText = try SessionMetadataText.encode(session.metadata)
     }
 
     /// The same stored data and metadata with the other fields of `session` (the row as a save

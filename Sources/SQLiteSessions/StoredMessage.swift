@@ -43,7 +43,7 @@ extension SQLiteConnection {
         case .text(let text): insert.bind(text, at: 4)
         case .sealed(let data): insert.bind(data, at: 4)
         }
-        insert.bind(try SessionRow.encodeMetadata(message.metadata), at: 5)
+        insert.bind(try SessionMetadataText.encode(message.metadata), at: 5)
         insert.bind(message.createdAt.millisecondsSince1970, at: 6)
         try insert.run("appending a message")
         guard changes > 0 else { return false }
@@ -77,7 +77,7 @@ extension SQLiteConnection {
             id: id,
             role: role,
             content: content,
-            metadata: try SessionRow.decodeMetadata(statement.optionalString(3), id: id),
+            metadata: try SessionMetadataText.decode(statement.optionalString(3), id: id),
             createdAt: SessionInstant(millisecondsSince1970: statement.int64(4))
         )
         return (statement.int64(0), hash, message)
@@ -101,7 +101,7 @@ extension SQLiteConnection {
                 id: messageID,
                 role: role,
                 content: statement.isBlob(2) ? .sealed(statement.data(2)) : .text(statement.string(2)),
-                metadata: try SessionRow.decodeMetadata(statement.optionalString(3), id: messageID),
+                metadata: try SessionMetadataText.decode(statement.optionalString(3), id: messageID),
                 createdAt: SessionInstant(millisecondsSince1970: statement.int64(4))
             ))
         }

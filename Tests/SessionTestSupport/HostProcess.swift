@@ -6,13 +6,13 @@ import Synchronization
 import Glibc
 #endif
 
-/// One host of a deployment that shares sessions through one Redis: a `session-test-peer host`
-/// process with its own SQLite file, configured from the environment as an app is
+/// One host of a deployment that shares sessions (through one Redis, or one PostgreSQL
+/// database): a `session-test-peer host` process, configured from the environment as an app is
 /// (`SessionStoreFactory`), and driven by commands, one line each (see `HostCommands.swift`).
 public final class HostProcess: Sendable {
     /// The host's replica name.
     public let name: String
-    /// Its SQLite file.
+    /// Its SQLite file, or empty for a host whose sessions live elsewhere.
     public let database: String
     private let environment: [String: String]
     private let process: Mutex<ChildProcess?>
@@ -23,17 +23,25 @@ public final class HostProcess: Sendable {
     ///
     /// - Parameters:
     ///   - environment: More variables (SESSION_SYNC_STREAM_LENGTH, ...) over the defaults.
-    public init(name: String, directory: URL, redisURL: String, prefix: String, environment: [String: String] = [:]) throws {
-        self.name = name
-        self.database = directory.appendingPathComponent("\(name).sqlite").path
-        self.environment = ProcessInfo.processInfo.environment.merging([
+    public convenience init(name: String, directory: URL, redisURL: String, prefix: String, environment: [String: String] = [:]) throws {
+        let database = directory.appendingPathComponent("\(name).sqlite").path
+        try self.init(name: name, database: database, environment: [
             "SESSION_DB": database,
             "SESSION_REPLICATE_TO": redisURL,
             "SESSION_SYNC": "true",
             "SESSION_REPLICA_NAME": name,
             "SESSION_KEY_PREFIX": prefix,
-            "SESSION_SWEEP_INTERVAL": "0",
-        ].merging(environment) { $1 }) { $1 }
+        ].merging(environment) { $1 })
+    }
+
+    /// Starts a host configured by `environment` alone (over this process's own), for stores
+    /// that are not a local file: `SESSION_POSTGRES_URL`, for one.
+    ///
+    /// - Parameter database: The host's SQLite file, or empty when it has none.
+    public init(name: String, database: String = "", environment: [String: String]) throws {
+        self.name = name
+        self.database = database
+        self.environment = ProcessInfo.processInfo.environment.merging(["SESSION_SWEEP_INTERVAL": "0"].merging(environment) { $1 }) { $1 }
         self.process = Mutex(nil)
         try start()
     }

@@ -1,7 +1,7 @@
 import Foundation
 #if Postgres
 import Logging
-import PostgresNIO
+public import PostgresNIO
 public import PostgresSessions
 public import Sessions
 #endif
@@ -52,15 +52,28 @@ public enum PostgresTestServer {
     public static func store(policy: SessionPolicy, schema: String = uniqueSchema()) throws -> (PostgresSessionStore, @Sendable () async throws -> Void) {
         let configuration = try configuration(schema: schema)
         let store = try PostgresSessionStore(configuration: configuration, policy: policy)
-        return (store, {
-            // A client of its own: the store's may be closed by now.
-            let client = PostgresClient(configuration: configuration.client, backgroundLogger: Logger(label: "sessions.test"))
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { await client.run() }
-                _ = try await client.query("DROP SCHEMA IF EXISTS \(unescaped: schema) CASCADE")
-                group.cancelAll()
+        return (store, { try await dropSchema(schema) })
+    }
+
+    /// Runs `body` with a client of its own on the server (the default schema), then closes it.
+    public static func withClient<Value: Sendable>(_ body: @Sendable (PostgresClient) async throws -> Value) async throws -> Value {
+        let configuration = try configuration(schema: "public")
+        let client = PostgresClient(configuration: configuration.client, backgroundLogger: Logger(label: "sessions.test"))
+        return try await withThrowingTaskGroup(of: Value?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
             }
-        })
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+
+    /// Drops `schema` and everything in it.
+    public static func dropSchema(_ schema: String) async throws {
+        try await withClient { client in
+            _ = try await client.query("DROP SCHEMA IF EXISTS \(unescaped: schema) CASCADE")
+        }
     }
     #endif
 }

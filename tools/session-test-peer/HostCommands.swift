@@ -1,5 +1,8 @@
 import Foundation
 import Logging
+#if Postgres
+import PostgresSessions
+#endif
 import RedisSessions
 import ServiceLifecycle
 import Sessions
@@ -7,7 +10,8 @@ import SQLiteSessions
 
 /// `session-test-peer host`: one host of a multi-host deployment, for the tests that run several
 /// as real processes. The store and its services come from the environment, exactly as an app
-/// gets them (SessionStoreFactory: SESSION_DB, SESSION_REPLICATE_TO, SESSION_SYNC, ...). It reads
+/// gets them (SessionStoreFactory: SESSION_DB, SESSION_REPLICATE_TO, SESSION_SYNC, ..., and
+/// with the Postgres trait SESSION_POSTGRES_URL). It reads
 /// one command per line on standard input and answers one line on standard output:
 ///
 ///   create USER|-          a new session (for USER, or anonymous) → its token
@@ -28,7 +32,11 @@ enum HostCommands {
     static func run() async throws {
         var logger = Logger(label: "session-test-peer")
         logger.logLevel = .notice
+        #if Postgres
+        let setup = try SessionStoreFactory.make(plugins: [.redis, .postgres])
+        #else
         let setup = try SessionStoreFactory.make(plugins: [.redis])
+        #endif
         let store = setup.store
         let group = ServiceGroup(configuration: .init(services: setup.services.map { .init(service: $0) }, logger: logger))
         let services = Task { try await group.run() }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Sessions
-import SQLiteSessions
 
 /// `sessionctl list`: sessions, a page at a time.
 struct ListCommand: AsyncParsableCommand {
@@ -35,7 +34,7 @@ struct ListCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try options.openForReading()
+        let store = try await options.openInspected()
         let page = try await store.list(SessionQuery(
             userID: user,
             includeExpired: expired,

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Sessions
-import SQLiteSessions
 
 /// `sessionctl purge`: delete expired sessions in chunks.
 struct PurgeCommand: AsyncParsableCommand {
@@ -33,11 +32,11 @@ struct PurgeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try options.open()
+        let store = try await options.openInspected(writable: true)
         let expired = try await store.stats().expired
         if dryRun {
             try await store.close()
-            try report(Report(expired: expired, purged: 0, dryRun: true, interrupted: false, seconds: 0))
+            try report(Report(expired: expired, purged: 0, dryRun: true, interrupted: false, seconds: 0), of: store.location)
             if expired == 0 { throw CtlExit.notFound }
             return
         }
@@ -56,15 +55,15 @@ struct PurgeCommand: AsyncParsableCommand {
         try report(Report(
             expired: expired, purged: purged, dryRun: false, interrupted: interruption.requested,
             seconds: (ContinuousClock.now - started).seconds
-        ))
+        ), of: store.location)
         if purged == 0 { throw CtlExit.notFound }
     }
 
-    private func report(_ report: Report) throws {
+    private func report(_ report: Report, of location: String) throws {
         if options.json {
             try printJSON(report)
         } else if report.dryRun {
-            print("\(Format.count(report.expired)) expired sessions would be purged from \(options.path)")
+            print("\(Format.count(report.expired)) expired sessions would be purged from \(location)")
         } else {
             let rate = report.seconds > 0 ? Double(report.purged) / report.seconds : 0
             print("purged \(Format.count(report.purged)) expired sessions in \(Format.duration(.milliseconds(Int64(report.seconds * 1000)))) (\(Format.rate(rate))/s)\(report.interrupted ? ", interrupted" : "")")

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Sessions
-import SQLiteSessions
 
 /// `sessionctl revoke`: delete one session, or all of a user's.
 struct RevokeCommand: AsyncParsableCommand {
@@ -34,7 +33,7 @@ struct RevokeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try options.open()
+        let store = try await options.openInspected(writable: true)
         let now = store.policy.now
         var revoked: [Session] = []
         if let user {

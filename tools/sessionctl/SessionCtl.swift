@@ -14,6 +14,10 @@ struct SessionCtl: AsyncParsableCommand {
             The database defaults to $SESSION_DB, else ./sessions.sqlite. Every command works while \
             a service is using the same file.
 
+            With --postgres URL (or $SESSION_POSTGRES_URL), stats, list, show, revoke, purge and \
+            verify work against a PostgreSQL session store instead (sessionctl built with the \
+            Postgres trait: swift build -c release --product sessionctl --traits Postgres).
+
             Exit codes: 0 success, 1 not found or nothing done, 2 usage error, 3 storage error.
             """,
         subcommands: [

@@ -1,10 +1,9 @@
 import Sessions
-import SQLiteSessions
 
 /// Finds the session a command-line argument names: a token (hashed before the lookup), or an
 /// unambiguous prefix of a hex token hash.
 enum SessionLookup {
-    static func find(_ argument: String, in store: SQLiteSessionStore) async throws -> Session {
+    static func find(_ argument: String, in store: any InspectedStore) async throws -> Session {
         if let token = try? SessionToken(argument), let session = try await store.storedSession(for: token) {
             return session
         }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Sessions
-import SQLiteSessions
 
 /// `sessionctl show`: one session, its data and its history.
 struct ShowCommand: AsyncParsableCommand {
@@ -46,12 +45,12 @@ struct ShowCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try options.openForReading(policy: keys.policy())
+        let store = try await options.openInspected(policy: keys.policy())
         let found = try await SessionLookup.find(session, in: store)
         guard messages >= 0 else { throw ValidationError("--messages must be 0 or more") }
-        let history = try await store.history(ofSession: found.id)
+        let history = try await store.history(ofSession: found.id, limit: 100)
         let log = messages == 0 ? [] : try await store.messages(ofSession: found.id, last: messages)
-        let retention = store.configuration.changeLogRetention
+        let retention = store.changeLogRetention
         try await store.close()
         let now = store.policy.now
         let (text, isJSON) = Self.render(found.data)

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Sessions
+#if Postgres
+import PostgresSessions
+#endif
 import SQLiteSessions
 
 /// `sessionctl stats`: how many sessions, whose, how old, how big the file is.
@@ -10,7 +13,7 @@ struct StatsCommand: AsyncParsableCommand {
         abstract: "Show session totals, users, age and time-to-live distributions, and database figures.",
         discussion: """
             A running service's cache figures live in that process (its stats() and metrics); this \
-            command shows what the file holds.
+            command shows what the file (or, with --postgres, the database) holds.
             """
     )
 
@@ -37,7 +40,12 @@ struct StatsCommand: AsyncParsableCommand {
         var topUsers: [UserSessionCount]
         var age: [Bucket]
         var timeToLive: [Bucket]
-        var database: SQLiteDatabaseInfo
+        /// The SQLite file's figures.
+        var database: SQLiteDatabaseInfo?
+        #if Postgres
+        /// The PostgreSQL server's and tables' figures.
+        var postgres: PostgresDatabaseInfo?
+        #endif
         var changeLog: ChangeLogSummary
         var replication: [Cursor]
     }
@@ -58,21 +66,24 @@ struct StatsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try options.openForReading()
+        let store = try await options.openInspected()
         let stats = try await store.stats()
-        let info = try await store.databaseInfo()
         let users = try await store.topUsers(limit: top)
         let ages = try await store.distribution(of: .age, boundaries: Self.ageBoundaries.map(\.1))
         let ttls = try await store.distribution(of: .timeToLive, boundaries: Self.ttlBoundaries.map(\.1))
         let changeLog = try await store.changeLogSummary()
+        let file = try await (store as? SQLiteSessionStore)?.databaseInfo()
+        #if Postgres
+        let server = try await (store as? PostgresSessionStore)?.databaseInfo()
+        #endif
         try await store.close()
 
         let age = zip(Self.ageBoundaries.map(\.0) + ["≥ 7d"], ages).map { Bucket(range: $0, sessions: $1) }
         let ttl = zip(Self.ttlBoundaries.map(\.0) + ["≥ 1d"], ttls).map { Bucket(range: $0, sessions: $1) }
-        let cursors = info.cursors.sorted { $0.key < $1.key }.map {
-            Cursor(name: $0.key, position: $0.value, behind: info.lastChangeSequence - $0.value)
+        let cursors = (file?.cursors ?? [:]).sorted { $0.key < $1.key }.map {
+            Cursor(name: $0.key, position: $0.value, behind: (file?.lastChangeSequence ?? 0) - $0.value)
         }
-        let report = Report(
+        var report = Report(
             total: stats.total,
             active: stats.active,
             expired: stats.expired,
@@ -81,16 +92,19 @@ struct StatsCommand: AsyncParsableCommand {
             topUsers: users,
             age: age,
             timeToLive: ttl,
-            database: info,
+            database: file,
             changeLog: changeLog,
             replication: cursors
         )
+        #if Postgres
+        report.postgres = server
+        #endif
         if options.json {
             try printJSON(report)
             return
         }
         print("""
-            Sessions in \(info.path)
+            Sessions in \(store.location)
               total           \(Format.count(stats.total))
               active          \(Format.count(stats.active))
               expired         \(Format.count(stats.expired)) (not purged yet)
@@ -107,11 +121,32 @@ struct StatsCommand: AsyncParsableCommand {
         print(TextHistogram.render(age.map { ($0.range, $0.sessions) }))
         print("Time left")
         print(TextHistogram.render(ttl.map { ($0.range, $0.sessions) }))
+        if let info = file {
+            print("""
+                Database
+                  schema version  \(info.schemaVersion) (library knows \(info.latestSchemaVersion))
+                  file            \(Format.bytes(info.fileSize)) (\(Format.count(info.pageCount)) pages of \(info.pageSize) B, \(Format.count(info.freePages)) free)
+                  write-ahead log \(Format.bytes(info.walSize))
+                """)
+        }
+        #if Postgres
+        if let info = server {
+            print("""
+                Database
+                  server          PostgreSQL \(info.serverVersion) at \(info.endpoint), database \(info.database), schema \(info.schema)
+                  schema version  \(info.schemaVersion) (library knows \(info.latestSchemaVersion))
+                """)
+            var table = TextTable(["  table", "size", "live rows", "dead rows", "last vacuum"], rightAligned: [1, 2, 3])
+            for figures in info.tables {
+                table.append([
+                    "  " + figures.name, Format.bytes(Int(figures.totalBytes)), Format.count(Int(figures.liveRows)),
+                    Format.count(Int(figures.deadRows)), figures.lastVacuumAt?.description ?? "-",
+                ])
+            }
+            print(table.render())
+        }
+        #endif
         print("""
-            Database
-              schema version  \(info.schemaVersion) (library knows \(info.latestSchemaVersion))
-              file            \(Format.bytes(info.fileSize)) (\(Format.count(info.pageCount)) pages of \(info.pageSize) B, \(Format.count(info.freePages)) free)
-              write-ahead log \(Format.bytes(info.walSize))
             Change log
               entries         \(Format.count(changeLog.entries))\(changeLog.oldestSequence.map { " (#\($0) to #\(changeLog.newestSequence ?? $0))" } ?? "")
               kinds           \(changeLog.kinds.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }.joined(separator: ", "))

@@ -8,6 +8,15 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "The session database (default: $SESSION_DB, else ./sessions.sqlite).")
     var db: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "A PostgreSQL session store instead of a file (default: $SESSION_POSTGRES_URL): stats, list, show, revoke, purge and verify work against it.",
+        valueName: "postgres://user:password@host:port/database"
+    ))
+    var postgres: String?
+
+    @Option(name: .long, help: "The PostgreSQL schema the session tables live in (default: $SESSION_POSTGRES_SCHEMA, else the connection's).")
+    var postgresSchema: String?
+
     @Flag(name: .long, help: "Print JSON for scripts instead of text for people.")
     var json = false
 
@@ -23,6 +32,7 @@ struct StoreOptions: ParsableArguments {
         durability: SQLiteSessionStore.Durability = .full,
         create: Bool = false
     ) throws -> SQLiteSessionStore {
+        try refusePostgres()
         if !create { try requireFile() }
         return try SQLiteSessionStore(path: path, policy: policy, configuration: Self.configuration(durability: durability, readOnly: false))
     }
@@ -50,7 +60,14 @@ struct StoreOptions: ParsableArguments {
         )
     }
 
+    private func refusePostgres() throws {
+        if postgres != nil {
+            throw ValidationError("this command works on a SQLite file only; --postgres works with stats, list, show, revoke, purge and verify")
+        }
+    }
+
     private func requireFile() throws {
+        try refusePostgres()
         guard FileManager.default.fileExists(atPath: path) else {
             throw SessionStoreError(.notFound, "no session database at \(path) (pass --db PATH or set SESSION_DB)")
         }

@@ -1,13 +1,12 @@
 import ArgumentParser
 import Foundation
 import Sessions
-import SQLiteSessions
 
 /// `sessionctl verify`: integrity and invariants.
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check the file: SQLite integrity, schema version, and the store's invariants.",
+        abstract: "Check the store: SQLite integrity (or, in PostgreSQL, its triggers and indexes), schema version, and the store's invariants.",
         discussion: "Exits 0 when everything holds and 3 when anything does not. Notes (such as change-log times that go back, as a wall clock does when NTP steps it) are printed but are not problems. With --keys (or SESSION_ENCRYPTION_KEYS) it also checks that every sealed value opens with them."
     )
 
@@ -21,7 +20,7 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try options.openForReading()
+        let store = try await options.openInspected()
         var verification = try await store.verification()
         if let encryption = try keys.encryption() {
             // With keys, every sealed value must open with them.
@@ -41,9 +40,9 @@ struct VerifyCommand: AsyncParsableCommand {
         if options.json {
             try printJSON(Report(ok: problems.isEmpty, problems: problems, notes: verification.notes))
         } else if problems.isEmpty {
-            print("\(options.path): ok (integrity, schema, expiry columns, user index, change log)")
+            print("\(store.location): ok (\(store.verifiedAspects))")
         } else {
-            print("\(options.path): \(problems.count) problem\(problems.count == 1 ? "" : "s")")
+            print("\(store.location): \(problems.count) problem\(problems.count == 1 ? "" : "s")")
             for problem in problems { print("  \(problem)") }
         }
         if !options.json {
