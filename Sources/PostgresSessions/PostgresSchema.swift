@@ -19,6 +19,7 @@ enum PostgresSchema {
     /// Every migration, in order; each file is in `schema/postgres/`.
     static let migrations = [
         Migration(version: 1, fileName: "001_initial.sql", sql: version1 + "\n"),
+        Migration(version: 2, fileName: "002_notify_after_commit.sql", sql: version2 + "\n"),
     ]
 
     static var latestVersion: Int64 { migrations.last!.version }

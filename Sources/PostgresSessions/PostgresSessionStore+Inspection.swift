@@ -124,11 +124,9 @@ extension PostgresSessionStore {
     /// - Returns: Whether a row was deleted.
     @discardableResult
     public func deleteStored(_ hash: TokenHash, id: Int64? = nil) async throws -> Bool {
-        var query: PostgresQuery = "DELETE FROM sessions WHERE token_hash = \(hash.bytea) RETURNING id"
-        if let id {
-            query = "DELETE FROM sessions WHERE token_hash = \(hash.bytea) AND id = \(id) RETURNING id"
-        }
-        let deleted = try await execute(query, "deleting session \(hash.shortHex)")
+        var condition: PostgresQuery = "token_hash = \(hash.bytea)"
+        if let id { condition = "token_hash = \(hash.bytea) AND id = \(id)" }
+        let deleted = try await delete(condition, "deleting session \(hash.shortHex)").rows
         if deleted > 0 { countWrite() }
         return deleted > 0
     }

@@ -22,7 +22,8 @@ import Synchronization
 ///
 /// Several hosts, one database: every host's ``Sessions/CachedSessionStore`` over this store
 /// drops a session within milliseconds of a change elsewhere. The store listens on the
-/// `sessions_changes` channel (the triggers `NOTIFY` it) and hands each change to its caches;
+/// `sessions_changes` channel (each store announces its own changes there once they commit, in
+/// batches; the triggers announce changes made outside the library) and hands each change to its caches;
 /// since `NOTIFY` is at-most-once, it also reads the change log every
 /// ``Configuration/pollInterval``, and a cache whose position was trimmed away starts empty.
 ///
@@ -41,6 +42,8 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
 
     let logger: Logger
     let listeners = SessionChangeListeners()
+    /// Tells the other hosts' caches what this store changed, once it is committed.
+    let notifier: PostgresChangeNotifier
     private let writes = Mutex(WriteStats())
     private let schema: SchemaGate
     private let background = Mutex<Task<Void, Never>?>(nil)
@@ -68,6 +71,7 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
         self.logger = configuration.logger
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: configuration.logger)
         self.client = client
+        self.notifier = PostgresChangeNotifier(client: client, origin: origin, logger: configuration.logger)
         self.schema = SchemaGate(
             client: client, schema: configuration.schema, migrates: configuration.migratesSchema, logger: configuration.logger
         )
@@ -152,12 +156,18 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
     }
 
     /// Reads the stored row of `hash`, with its revision; nil when there is none.
+    ///
+    /// The hot path of every cache miss: a statement prepared once per connection, so each read
+    /// is a Bind and an Execute, without the Parse and Describe a one-off query sends.
     func read(_ hash: TokenHash) async throws(SessionStoreError) -> PostgresSessionRow? {
-        try await rows(
-            "SELECT \(unescaped: PostgresSessionRow.columns) FROM sessions WHERE token_hash = \(hash.bytea)",
-            "reading session \(hash.shortHex)",
-            decode: sessionRow
-        ).first
+        try await schemaReady()
+        return try await PostgresErrors.mapping("reading session \(hash.shortHex)") {
+            var found: PostgresSessionRow?
+            for try await row in try await client.execute(ReadSessionStatement(hash: hash.bytea), logger: logger) {
+                found = try sessionRow(row)
+            }
+            return found
+        }
     }
 
     /// The live session of `hash`, or nil when it is missing or expired.
@@ -184,8 +194,11 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
             """,
             "writing session \(old.session.tokenHash.shortHex)"
         )
-        if updated == 1 { countWrite() }
-        return updated == 1
+        guard updated == 1 else { return false }
+        countWrite()
+        let (before, after) = (old.session.tokenHash, new.tokenHash)
+        notifier.announce(before == after ? [(.updated, after)] : [(.rotatedOut, before), (.rotated, after)])
+        return true
     }
 
     /// Records a use of `old`'s session (`used` differs only in when and by whom it was last
@@ -200,7 +213,9 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
             """,
             "recording a use of session \(old.session.tokenHash.shortHex)"
         )
-        return updated == 1
+        guard updated == 1 else { return false }
+        notifier.announce(.touched, old.session.tokenHash)
+        return true
     }
 
     /// Reads the live session, lets `change` compute its new state, and compare-and-sets it,
@@ -260,6 +275,7 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
         // A per-user limit: the user's creates take turns (an advisory lock on the user), so two
         // at once cannot both find room for one more.
         try await schemaReady()
+        // A new session is in no cache: only the sessions evicted for it are announced.
         let (id, evicted) = try await PostgresErrors.mapping("creating a session") {
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(userID), 0))", logger: logger)
@@ -280,6 +296,7 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
             }
         }
         countWrite()
+        notifier.announce(evicted.map { (.evicted, $0) })
         return IssuedSession(token: token, session: template.reidentified(id: id), evicted: evicted)
     }
 
@@ -329,22 +346,29 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
     }
 
     public func delete(_ token: SessionToken) async throws -> Bool {
-        let now = policy.now.millisecondsSince1970
-        return try await rows(
-            "DELETE FROM sessions WHERE token_hash = \(token.hash.bytea) RETURNING expires_at",
-            "deleting session \(token.hash.shortHex)",
-            decode: { try $0.decode(Int64.self) }
-        ).contains { $0 > now }
+        try await delete("token_hash = \(token.hash.bytea)", "deleting session \(token.hash.shortHex)").live > 0
     }
 
     public func delete(_ tokens: [SessionToken]) async throws -> Int {
         guard !tokens.isEmpty else { return 0 }
+        return try await delete("token_hash = ANY(\(tokens.map(\.hash.bytea)))", "deleting \(tokens.count) sessions").live
+    }
+
+    /// Deletes the sessions `condition` selects and announces them to the other hosts.
+    ///
+    /// - Returns: How many rows were deleted, and how many of them were still live.
+    func delete(_ condition: PostgresQuery, _ doing: String) async throws(SessionStoreError) -> (rows: Int, live: Int) {
         let now = policy.now.millisecondsSince1970
-        return try await rows(
-            "DELETE FROM sessions WHERE token_hash = ANY(\(tokens.map(\.hash.bytea))) RETURNING expires_at",
-            "deleting \(tokens.count) sessions",
-            decode: { try $0.decode(Int64.self) }
-        ).count { $0 > now }
+        var query: PostgresQuery = "DELETE FROM sessions WHERE "
+        query.sql += condition.sql
+        query.binds = condition.binds
+        query.sql += " RETURNING token_hash, expires_at"
+        let deleted = try await rows(query, doing) { row -> (TokenHash?, Int64) in
+            let (hash, expiresAt) = try row.decode((Data, Int64).self)
+            return (TokenHash(bytes: Array(hash)), expiresAt)
+        }
+        notifier.announce(deleted.compactMap { $0.0.map { (.deleted, $0) } })
+        return (deleted.count, deleted.count { $0.1 > now })
     }
 
     public func rotate(_ token: SessionToken, saving changes: Session?, expectedVersion: Int64?) async throws -> IssuedSession? {
@@ -374,28 +398,20 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
 
     public func deleteSessions(forUser userID: String) async throws -> Int {
         try policy.validate(userID: userID)
-        let now = policy.now.millisecondsSince1970
-        return try await rows(
-            "DELETE FROM sessions WHERE user_id = \(userID) RETURNING expires_at",
-            "revoking the sessions of a user",
-            decode: { try $0.decode(Int64.self) }
-        ).count { $0 > now }
+        return try await delete("user_id = \(userID)", "revoking the sessions of a user").live
     }
 
     public func revokeSession(_ hash: TokenHash, ofUser userID: String) async throws -> Bool {
         try policy.validate(userID: userID)
-        let now = policy.now.millisecondsSince1970
-        return try await rows(
-            "DELETE FROM sessions WHERE token_hash = \(hash.bytea) AND user_id = \(userID) RETURNING expires_at",
-            "revoking session \(hash.shortHex)",
-            decode: { try $0.decode(Int64.self) }
-        ).contains { $0 > now }
+        return try await delete("token_hash = \(hash.bytea) AND user_id = \(userID)", "revoking session \(hash.shortHex)").live > 0
     }
 
     /// Stops the listener and closes every connection; operations after it fail with
     /// ``Sessions/SessionStoreError/Code/closed``.
     public func close() async throws {
         guard !closed.exchange(true, ordering: .relaxed) else { return }
+        // What this store changed last still reaches the other hosts at once.
+        await notifier.flush()
         let task = background.withLock { $0 }
         task?.cancel()
         await task?.value
@@ -463,5 +479,21 @@ final class SchemaGate: Sendable {
             throw error as? SessionStoreError ?? SessionStoreError(.internalError, "migrating the session schema failed: \(error)")
         }
     }
+}
+
+/// `SELECT` of one session by its token hash, prepared once per pooled connection.
+struct ReadSessionStatement: PostgresPreparedStatement {
+    static let sql = "SELECT \(PostgresSessionRow.columns) FROM sessions WHERE token_hash = $1"
+    typealias Row = PostgresRow
+
+    let hash: ByteBuffer
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(hash)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }
 #endif

@@ -79,6 +79,18 @@ struct PostgresProcessesTests {
         #expect((try fixture.json(["list", "--expired"])["sessions"] as? [Any])?.count == 4)
         #expect((try fixture.json(["list", "--user", "alice"])["sessions"] as? [Any])?.count == 2)
 
+        // A token starts with "-" one time in 64; pasted as it is, it still names the session.
+        var dashed: SessionToken?
+        for _ in 0..<2000 where dashed == nil {
+            let token = try await fixture.store.create(userID: "dash").token
+            if token.stringValue.hasPrefix("-") { dashed = token } else { _ = try await fixture.store.delete(token) }
+        }
+        let dash = try #require(dashed)
+        #expect((try fixture.json(["show", dash.stringValue])["session"] as? [String: Any])?["tokenHash"] as? String == dash.hash.hex)
+        let afterFlag = try run(product("sessionctl"), ["show", "--json", dash.stringValue, "--postgres", fixture.url, "--postgres-schema", fixture.schema])
+        #expect(afterFlag.status == 0, "\(afterFlag)")
+        #expect((try fixture.json(["revoke", dash.stringValue])["revoked"] as? [Any])?.count == 1)
+
         let laptop = try #require(fixture.tokens["alice-laptop"])
         let shown = try fixture.json(["show", laptop.stringValue])
         #expect((shown["data"] as? String)?.contains("\"book\"") == true)

@@ -21,6 +21,7 @@ struct PostgresSessionStoreTests {
     /// Two stores on one schema, as two hosts would have, each with its own pool and origin.
     private func withHosts(
         _ count: Int = 2,
+        pollInterval: Duration = .milliseconds(200),
         policy adjust: (inout SessionPolicy) -> Void = { _ in },
         _ body: ([PostgresSessionStore]) async throws -> Void
     ) async throws {
@@ -30,7 +31,7 @@ struct PostgresSessionStoreTests {
         var stores: [PostgresSessionStore] = []
         var cleanup: (@Sendable () async throws -> Void)?
         for _ in 0..<count {
-            let (store, drop) = try PostgresTestServer.store(policy: policy, schema: schema)
+            let (store, drop) = try PostgresTestServer.store(policy: policy, schema: schema, pollInterval: pollInterval)
             stores.append(store)
             cleanup = drop
         }
@@ -152,8 +153,29 @@ struct PostgresSessionStoreTests {
         }
     }
 
+    /// With the change log's poll an hour away, only notifications can carry a change: each
+    /// store announces its own once they commit.
+    @Test func eachHostAnnouncesItsOwnChangesOnceTheyCommit() async throws {
+        try await withHosts(pollInterval: .seconds(3600)) { stores in
+            let a = try CachedSessionStore(wrapping: stores[0])
+            let b = try CachedSessionStore(wrapping: stores[1])
+            let issued = try await a.create(userID: "erin", data: Data("v1"))
+            #expect(try await b.load(issued.token)?.data == Data("v1"))
+            var session = try #require(try await a.load(issued.token))
+            session.data = Data("v2")
+            _ = try await a.save(session)
+            try await waitUntil("B serves A's save") { try await b.load(issued.token)?.data == Data("v2") }
+            let rotated = try #require(try await a.rotate(issued.token))
+            try await waitUntil("B refuses the token A rotated out") { try await b.load(issued.token) == nil }
+            #expect(try await b.load(rotated.token)?.data == Data("v2"))
+            #expect(try await a.deleteSessions(forUser: "erin") == 1)
+            try await waitUntil("B refuses the session A revoked") { try await b.load(rotated.token) == nil }
+        }
+    }
+
     @Test func aChangeMadeInPsqlReachesTheCachesToo() async throws {
-        try await withHosts(1) { stores in
+        // The poll an hour away: the trigger's notification carries it.
+        try await withHosts(1, pollInterval: .seconds(3600)) { stores in
             let cache = try CachedSessionStore(wrapping: stores[0])
             let issued = try await cache.create(userID: "carol")
             #expect(try await cache.load(issued.token) != nil)

@@ -40,17 +40,21 @@ public enum PostgresTestServer {
 
     #if Postgres
     /// The configuration of a store in `schema`.
-    public static func configuration(schema: String) throws -> PostgresSessionStore.Configuration {
+    ///
+    /// - Parameter pollInterval: How often the change log is read besides notifications.
+    public static func configuration(schema: String, pollInterval: Duration = .milliseconds(200)) throws -> PostgresSessionStore.Configuration {
         guard let url else { throw SessionStoreError(.configurationError, "POSTGRES_URL is not set; tools/test starts a server and sets it") }
         var configuration = try PostgresSessionStore.Configuration(url: url)
         configuration.schema = schema
-        configuration.pollInterval = .milliseconds(200)
+        configuration.pollInterval = pollInterval
         return configuration
     }
 
     /// A store in a fresh schema, and what drops that schema.
-    public static func store(policy: SessionPolicy, schema: String = uniqueSchema()) throws -> (PostgresSessionStore, @Sendable () async throws -> Void) {
-        let configuration = try configuration(schema: schema)
+    public static func store(
+        policy: SessionPolicy, schema: String = uniqueSchema(), pollInterval: Duration = .milliseconds(200)
+    ) throws -> (PostgresSessionStore, @Sendable () async throws -> Void) {
+        let configuration = try configuration(schema: schema, pollInterval: pollInterval)
         let store = try PostgresSessionStore(configuration: configuration, policy: policy)
         return (store, { try await dropSchema(schema) })
     }

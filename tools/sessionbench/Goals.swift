@@ -153,6 +153,13 @@ enum Goals {
                 return (String(format: "%@ = %@ vs %@", ratio(value), rate(miss.opsPerSecond), rate(limit.opsPerSecond)), value >= 0.8)
             }
         }
+        for (workload, ours) in [("create", "postgres"), ("cart update", "postgres + cache")] {
+            add("PostgreSQL \(workload), 64 concurrent (\(ours)) ≥ 5× Fluent's sessions on PostgreSQL", row(workload, ours, 64)) { mine in
+                guard let theirs = row(workload, "fluent postgres", 64) else { return ("Fluent's peer not run (not built in --quick mode)", nil) }
+                let value = mine.opsPerSecond / theirs.opsPerSecond
+                return (String(format: "%@ = %@ vs %@", ratio(value), rate(mine.opsPerSecond), rate(theirs.opsPerSecond)), value >= 5)
+            }
+        }
         add("PostgreSQL sliding loads: rows written ≤ 1% of loads", row("load miss", "postgres", 64)) { miss in
             let perThousand = miss.note.flatMap { note in
                 note.range(of: "(").flatMap { Double(note[$0.upperBound...].prefix { $0.isNumber || $0 == "." }) }

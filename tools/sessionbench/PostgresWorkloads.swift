@@ -26,6 +26,11 @@ struct PostgresWorkloads {
         defer { server.stop() }
         try await measureStore(on: server, into: &results)
         try await measureNaive(on: server, into: &results)
+        do {
+            try await measureFluent(on: server, into: &results)
+        } catch {
+            emit("  postgres: Fluent's peer skipped: \((error as? SkippedWorkload)?.reason ?? "\(error)")")
+        }
         try await measurePgbench(on: server, into: &results)
         #else
         throw SkippedWorkload("sessionbench was built without the Postgres trait; run swift run -c release --traits Postgres sessionbench --only postgres")
@@ -89,7 +94,18 @@ struct PostgresWorkloads {
             changed.data = Data("{\"cart\":[\(iteration)]}".utf8)
             sessions[task] = try await store.save(changed, expectedVersion: changed.version)
         }
-        record("update", "postgres", 64, update, note: "cart update: compare-and-set save", into: &results)
+        record("update", "postgres", 64, update, note: "compare-and-set save alone", into: &results)
+
+        // A cart update as an app with the default setup (a cache in front) serves it: a load,
+        // a cache hit, then a compare-and-set save. Fluent's peer does readSession + updateSession.
+        let carts = Array(tokens.dropFirst(64).prefix(64))
+        for token in carts { _ = try await cached.load(token) }
+        let cart = try await Measurement.run(concurrency: 64, duration: options.duration) { task, iteration in
+            guard var session = try await cached.load(carts[task % carts.count]) else { throw BenchmarkFailure("a cart's session did not load") }
+            session.data = Data("{\"cart\":[\(iteration)]}".utf8)
+            _ = try await cached.save(session, expectedVersion: session.version)
+        }
+        record("cart update", "postgres + cache", 64, cart, note: "load (a cache hit) + compare-and-set save", into: &results)
 
         // Purge: sessions that expire, then one sweep.
         let shortLived = SessionPolicy(expiration: .absolute(.seconds(1)))
@@ -182,9 +198,56 @@ struct PostgresWorkloads {
         record("load", "naive postgres", 64, load, note: "SELECT + UPDATE expire per request", into: &results)
     }
 
+    /// Fluent's sessions on the same server (`tools/fluent-peer bench-postgres`, its own package,
+    /// built on first use): create, load and cart update from 64 tasks over 64 connections.
+    private func measureFluent(on server: PostgresServerProcess, into results: inout [BenchmarkResult]) async throws {
+        guard !options.quick else { throw SkippedWorkload("not built in --quick mode") }
+        let binary = try FluentPeer.locate()
+        let seconds = max(2, Int(options.duration.components.seconds))
+        let child = try ChildProcess(
+            binary, ["bench-postgres", server.url, "\(seconds)", "64", "\(options.payload.count)"],
+            standardOutput: .pipe, standardError: .pipe
+        )
+        let (output, errors) = try child.collectOutput()
+        let status = child.wait().status
+        guard status == 0 else {
+            throw BenchmarkFailure("fluent-peer bench-postgres exited with \(status): \(String(decoding: errors, as: UTF8.self).suffix(300))")
+        }
+        let notes = [
+            "create": "createSession (an INSERT through Fluent)",
+            "load miss": "readSession (a SELECT by key; Fluent keeps no expiry to slide)",
+            "cart update": "readSession + updateSession, as SessionsMiddleware does",
+        ]
+        for line in String(decoding: output, as: UTF8.self).split(separator: "\n") where line.hasPrefix("ROW ") {
+            let fields = line.split(separator: " ").map(String.init)
+            guard fields.count == 7, let concurrency = Int(fields[2]), let operations = Int(fields[3]), let elapsed = Double(fields[4]),
+                  let p50 = Double(fields[5]), let p99 = Double(fields[6])
+            else { throw BenchmarkFailure("fluent-peer printed a row sessionbench cannot read: \(line.prefix(120))") }
+            let workload = ["load": "load miss", "update": "cart update"][fields[1]] ?? fields[1]
+            results.append(BenchmarkResult(
+                workload: workload, store: "fluent postgres", concurrency: concurrency, operations: operations, seconds: elapsed,
+                p50Microseconds: p50, p99Microseconds: p99, note: notes[workload]
+            ))
+            options.report(results.last!)
+        }
+    }
+
     /// pgbench running `SELECT 1` on the same server: what one round trip costs, the limit for a
-    /// load miss (one SELECT by a unique key).
+    /// load miss (one SELECT by a unique key). Beside it, the same statement through postgres-nio's
+    /// pool, as the store sends it: what the Swift client adds to a round trip.
     private func measurePgbench(on server: PostgresServerProcess, into results: inout [BenchmarkResult]) async throws {
+        var clientConfiguration = try configuration(server).client
+        clientConfiguration.options.maximumConnections = 64
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: Logger(label: "floor", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let running = Task { await client.run() }
+        for concurrency in [1, 64] {
+            let outcome = try await Measurement.run(concurrency: concurrency, duration: options.duration) { _, _ in
+                for try await _ in try await client.query("SELECT 1") {}
+            }
+            record("postgres-nio SELECT 1", "postgres", concurrency, outcome, note: "the Swift client's own round trip (extended protocol, pooled connection)", into: &results)
+        }
+        running.cancel()
+
         let script = server.directory.appendingPathComponent("select1.sql")
         try Data("SELECT 1;\n".utf8).write(to: script)
         let seconds = options.quick ? 1 : max(2, Int(options.duration.components.seconds))

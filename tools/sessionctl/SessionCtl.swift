@@ -29,7 +29,7 @@ struct SessionCtl: AsyncParsableCommand {
 
     static func main() async {
         do {
-            var command = try await asyncParseAsRoot(nil)
+            var command = try await asyncParseAsRoot(Self.tokensAsArguments(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -47,6 +47,32 @@ struct SessionCtl: AsyncParsableCommand {
             }
             exit(withError: error)
         }
+    }
+}
+
+extension SessionCtl {
+    /// Flags: an argument after one of these is not its value.
+    static let flags: Set<String> = ["--json", "--expired", "--dry-run", "--strict", "--active-only", "--decrypt", "--live", "--reset"]
+
+    /// A token is base64url and starts with "-" one time in 64, which the argument parser would
+    /// take for an option ("Missing expected argument"). A session token where a command's
+    /// argument may stand (not the value of an option) moves behind `--`, so pasting any token works.
+    static func tokensAsArguments(_ arguments: [String]) -> [String] {
+        let end = arguments.firstIndex(of: "--") ?? arguments.endIndex
+        var kept: [String] = []
+        var moved: [String] = []
+        for (index, argument) in arguments[..<end].enumerated() {
+            let previous = index > 0 ? arguments[index - 1] : ""
+            let isOptionValue = previous.hasPrefix("-") && !flags.contains(previous)
+            if argument.hasPrefix("-"), !isOptionValue, (try? SessionToken(argument)) != nil {
+                moved.append(argument)
+            } else {
+                kept.append(argument)
+            }
+        }
+        guard !moved.isEmpty else { return arguments }
+        let rest = end < arguments.endIndex ? Array(arguments[arguments.index(after: end)...]) : []
+        return kept + ["--"] + moved + rest
     }
 }
 

@@ -1,12 +1,18 @@
 // GET /, POST /cart and POST /login with Vapor's Fluent session driver on SQLite (the file in
 // SESSION_DB, default ./fluent-peer.sqlite). GET /_writes tells how many session writes the
-// driver got. Options: --port N (default 8083).
+// driver got. Options: --port N (default 8083). `fluent-peer bench-postgres ...` measures
+// Fluent's sessions on PostgreSQL instead (PostgresBench.swift).
 
 import Fluent
 import FluentSQLiteDriver
 import Foundation
 import SampleShop
 import Vapor
+
+if CommandLine.arguments.dropFirst().first == "bench-postgres" {
+    try await runPostgresBench(Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+}
 
 var port = 8083
 var arguments = CommandLine.arguments.dropFirst()
