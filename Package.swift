@@ -372,7 +372,14 @@ let package = Package(
         ),
         .testTarget(
             name: "SessionStoreBehaviourTests",
-            dependencies: ["Sessions", "SQLiteSessions", "RedisSessions", "SessionTestSupport"],
+            dependencies: [
+                "Sessions", "SQLiteSessions", "RedisSessions", "SessionTestSupport",
+                // The documentation's listings compile here (DocumentationExamples.swift).
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

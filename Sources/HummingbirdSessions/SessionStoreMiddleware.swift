@@ -4,7 +4,7 @@ import NIOCore
 public import Hummingbird
 public import Sessions
 
-/// Loads each request's session from a ``Sessions/SessionStore`` before the handler runs, refuses
+/// Loads each request's session from a `SessionStore` before the handler runs, refuses
 /// cross-site requests, and writes what the handler changed after it returns.
 ///
 /// ```swift
@@ -16,12 +16,12 @@ public import Sessions
 /// }
 /// ```
 ///
-/// The request's lifecycle is ``Sessions/RequestSession``'s, the same for every framework: a
+/// The request's lifecycle is `RequestSession`'s, the same for every framework: a
 /// malformed cookie costs no store call and is cleared; a read writes nothing; a change is a
 /// compare-and-swap save replayed on a fresh read when another request saved first; a login
 /// rotates the token; a logout deletes and clears the cookie; a handler that throws writes
-/// nothing. Unsafe requests are checked by ``Sessions/CSRFProtection`` before the handler. Errors
-/// are answered as ``Sessions/SessionErrorResponse`` says (403, 409, 413, 503, …).
+/// nothing. Unsafe requests are checked by `CSRFProtection` before the handler. Errors
+/// are answered as `SessionErrorResponse` says (403, 409, 413, 503, …).
 public struct SessionStoreMiddleware<Context: SessionStoreRequestContext>: RouterMiddleware {
     /// Describes the requesting client for a request; the default reads the peer address
     /// (when the context is a `RemoteAddressRequestContext`) and the `User-Agent` header. Behind a
@@ -50,7 +50,7 @@ public struct SessionStoreMiddleware<Context: SessionStoreRequestContext>: Route
     ///   - maxFormSize: The largest form body read to find the CSRF token (a larger one is a
     ///     413); nil for the request context's `maxUploadSize`.
     ///   - client: How to describe the requesting client.
-    /// - Throws: ``Sessions/SessionStoreError/Code/configurationError`` for cookie options a
+    /// - Throws: `SessionStoreError.Code.configurationError` for cookie options a
     ///   browser would refuse.
     public init(
         store: any SessionStore,
@@ -71,6 +71,11 @@ public struct SessionStoreMiddleware<Context: SessionStoreRequestContext>: Route
         self.client = client ?? Self.peerClient
     }
 
+    /// Loads the request's session and runs the CSRF checks, calls `next`, then commits what the
+    /// handler changed, adding a `Set-Cookie` header when the cookie must change.
+    ///
+    /// - Throws: An `HTTPError` with `SessionErrorResponse`'s status and message for a
+    ///   session store error or a CSRF refusal (the handler's included); any other error as thrown.
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var request = request
         let incoming = cookie.incomingCookie(in: request.headers[values: .cookie])

@@ -4,11 +4,11 @@ public import HummingbirdAuth
 public import HummingbirdSessions
 import Sessions
 
-/// Makes the signed-in user of the request's session (``Sessions/Session/userID``) the
+/// Makes the signed-in user of the request's session (`Session.userID`) the
 /// request's hummingbird-auth identity, so `IsAuthenticatedMiddleware`, `requireIdentity()`
-/// and authorization policies work with sessions kept in a ``Sessions/SessionStore``.
+/// and authorization policies work with sessions kept in a `SessionStore`.
 ///
-/// Add it after ``HummingbirdSessions/SessionStoreMiddleware``:
+/// Add it after `SessionStoreMiddleware`:
 ///
 /// ```swift
 /// router.add(middleware: try SessionStoreMiddleware(store: store))
@@ -28,10 +28,20 @@ public struct SessionStoreAuthenticator<
     /// Looks users up by the session's user id.
     public let users: Users
 
+    /// Creates an authenticator that looks users up in `users`.
+    ///
+    /// - Parameters:
+    ///   - users: Looks users up by the session's user id.
+    ///   - context: The request context type; only names `Context` for type inference.
     public init(users: Users, context: Context.Type = Context.self) {
         self.users = users
     }
 
+    /// Creates an authenticator that looks users up with a closure.
+    ///
+    /// - Parameters:
+    ///   - context: The request context type; only names `Context` for type inference.
+    ///   - getUser: Returns the user with the session's user id, or nil when there is none.
     public init(
         context: Context.Type = Context.self,
         getUser: @escaping @Sendable (String, UserRepositoryContext) async throws -> Context.Identity?

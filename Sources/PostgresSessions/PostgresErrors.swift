@@ -2,7 +2,7 @@
 import PostgresNIO
 import Sessions
 
-/// Turns what postgres-nio throws into ``Sessions/SessionStoreError``, with the server's own
+/// Turns what postgres-nio throws into `SessionStoreError`, with the server's own
 /// message (postgres-nio's `description` hides it, to keep data out of logs by accident; a
 /// session store's errors never carry tokens or session data, so the message is safe to show).
 enum PostgresErrors {

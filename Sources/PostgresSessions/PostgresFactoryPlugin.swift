@@ -4,7 +4,7 @@ import PostgresNIO
 public import Sessions
 public import SQLiteSessions
 
-/// What PostgresSessions adds to ``SQLiteSessions/SessionStoreFactory``:
+/// What PostgresSessions adds to `SessionStoreFactory`:
 /// `SessionStoreFactory.make(plugins: [.postgres])`.
 ///
 /// | variable | meaning | default |
@@ -15,6 +15,7 @@ public import SQLiteSessions
 /// `SESSION_CACHE` (on by default) puts a memory cache in front, kept coherent with every other
 /// host's writes through the database's change log and `NOTIFY`.
 public struct PostgresFactoryPlugin: SessionStoreFactoryPlugin {
+    /// Creates the plug-in; `.postgres` in `SessionStoreFactory.make(plugins:)` is the same.
     public init() {}
 
     public func plan(_ environment: SessionStoreFactory.Environment) throws(SessionStoreError) -> SessionStoreFactory.Plan? {

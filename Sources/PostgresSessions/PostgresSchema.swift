@@ -27,8 +27,8 @@ enum PostgresSchema {
     /// Checks that the database holds the session tables at ``latestVersion``, changing nothing:
     /// for stores that must not migrate (``PostgresSessionStore/Configuration/migratesSchema``).
     ///
-    /// - Throws: ``Sessions/SessionStoreError/Code/notFound`` when there are no session tables,
-    ///   ``Sessions/SessionStoreError/Code/incompatibleSchema`` when their version is another.
+    /// - Throws: `SessionStoreError.Code.notFound` when there are no session tables,
+    ///   `SessionStoreError.Code.incompatibleSchema` when their version is another.
     static func check(_ client: PostgresClient, logger: Logger) async throws(SessionStoreError) {
         let (database, schema, version) = try await PostgresErrors.mapping("checking the session schema") { () async throws -> (String, String, Int64?) in
             var place = ("", "", false)
@@ -59,7 +59,7 @@ enum PostgresSchema {
 
     /// Brings the database to ``latestVersion``.
     ///
-    /// - Throws: ``Sessions/SessionStoreError/Code/incompatibleSchema`` when the database is newer.
+    /// - Throws: `SessionStoreError.Code.incompatibleSchema` when the database is newer.
     static func migrate(_ client: PostgresClient, schema: String?, logger: Logger) async throws(SessionStoreError) {
         try await PostgresErrors.mapping("migrating the session schema") {
             try await client.withTransaction(logger: logger) { connection in

@@ -43,6 +43,8 @@ extension PostgresSessionStore {
             }
         }
 
+        /// Creates a configuration for the connection pool `client`, with every other setting at its
+        /// default. ``PostgresSessionStore/checkConnection(_:)`` does not check a configuration made this way.
         public init(client: PostgresClient.Configuration) {
             self.client = client
         }
@@ -53,7 +55,7 @@ extension PostgresSessionStore {
         /// it, certificate not verified), `require` (TLS, certificate not verified) and
         /// `verify-full` (TLS, certificate and host name verified).
         ///
-        /// - Throws: ``Sessions/SessionStoreError/Code/configurationError`` for a URL that is not one.
+        /// - Throws: `SessionStoreError.Code.configurationError` for a URL that is not one.
         public init(url: String) throws(SessionStoreError) {
             guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
                   let host = components.host, !host.isEmpty

@@ -10,8 +10,10 @@ extension PostgresSessionStore {
     /// Sessions whose token hash starts with `prefix` (hex digits, either case), expired or not:
     /// a range scan of the token hash's unique index.
     ///
-    /// - Parameter limit: The most to return; ask for two to learn whether a prefix is ambiguous.
-    /// - Throws: ``Sessions/SessionStoreError/Code/invalidArgument`` when `prefix` is not 1-64 hex digits.
+    /// - Parameters:
+    ///   - prefix: Hex digits the token hash starts with.
+    ///   - limit: The most to return; ask for two to learn whether a prefix is ambiguous.
+    /// - Throws: `SessionStoreError.Code.invalidArgument` when `prefix` is not 1-64 hex digits.
     public func sessions(hashPrefix prefix: String, limit: Int = 2) async throws -> [Session] {
         try SessionPolicy.validate(limit: limit)
         let digits = prefix.lowercased()
@@ -245,7 +247,7 @@ extension PostgresSessionStore {
             notes.append("\(stale) change-log entries are more than twice the retention old: no host has purged lately (sessionctl purge, or a SessionSweeper on one host)")
         }
         for table in try await databaseInfo().tables where table.deadRows > 1000 && table.deadRows > table.liveRows / 5 {
-            notes.append("\(table.name) has \(table.deadRows) dead rows beside \(table.liveRows) live ones: autovacuum is behind (see the README's PostgreSQL section)")
+            notes.append("\(table.name) has \(table.deadRows) dead rows beside \(table.liveRows) live ones: autovacuum is behind (see the PostgresSessions article \"Sessions in PostgreSQL\")")
         }
         return SessionStoreVerification(problems: problems, notes: notes)
     }
@@ -264,11 +266,13 @@ extension PostgresSessionStore {
 public struct PostgresDatabaseInfo: Sendable, Hashable, Codable {
     /// One session table's figures, from `pg_stat_user_tables`.
     public struct Table: Sendable, Hashable, Codable {
+        /// The table's name: `sessions`, `session_changes` or `session_messages`.
         public var name: String
         /// Table, indexes and TOAST (`pg_total_relation_size`).
         public var totalBytes: Int64
         /// The statistics collector's estimates of live and dead rows.
         public var liveRows: Int64
+        /// The estimate of dead rows (`n_dead_tup`): old row versions vacuum has not reclaimed yet.
         public var deadRows: Int64
         /// The last vacuum, by autovacuum or by hand; nil when none ran since statistics were reset.
         public var lastVacuumAt: SessionInstant?
@@ -276,12 +280,17 @@ public struct PostgresDatabaseInfo: Sendable, Hashable, Codable {
 
     /// Host and port.
     public var endpoint: String
+    /// The database's name (`current_database()`).
     public var database: String
     /// The PostgreSQL schema the tables live in.
     public var schema: String
+    /// The server's version (`server_version`).
     public var serverVersion: String
+    /// The version of the session tables in the database (`sessions_schema`).
     public var schemaVersion: Int64
+    /// The newest schema version this library knows and migrates to.
     public var latestSchemaVersion: Int64
+    /// The session tables' figures, in order of name.
     public var tables: [Table]
 }
 #endif

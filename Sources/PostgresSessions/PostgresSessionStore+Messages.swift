@@ -5,7 +5,7 @@ public import Sessions
 
 extension PostgresSessionStore {
     /// Appends a message to a live session's log and drops the oldest beyond
-    /// ``Sessions/SessionPolicy/maxMessagesPerSession``, in one transaction; an append is a use of
+    /// `SessionPolicy.maxMessagesPerSession`, in one transaction; an append is a use of
     /// the session, recorded as a load records one.
     public func append(_ message: SessionMessageDraft, to token: SessionToken) async throws -> SessionMessage {
         try policy.validate(message)

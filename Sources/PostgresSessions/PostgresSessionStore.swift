@@ -20,7 +20,7 @@ import Synchronization
 /// change is lost. Sliding expiry goes through the policy's touch coalescing: a load writes only
 /// when the stored `last_seen_at` is older than the touch interval.
 ///
-/// Several hosts, one database: every host's ``Sessions/CachedSessionStore`` over this store
+/// Several hosts, one database: every host's `CachedSessionStore` over this store
 /// drops a session within milliseconds of a change elsewhere. The store listens on the
 /// `sessions_changes` channel (each store announces its own changes there once they commit, in
 /// batches; the triggers announce changes made outside the library) and hands each change to its caches;
@@ -33,6 +33,7 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
     public let policy: SessionPolicy
     /// The connection pool.
     public let client: PostgresClient
+    /// Where the database is and how the store uses it, as given at creation.
     public let configuration: Configuration
     /// This store instance's mark on the changes it writes (`session_changes.origin`).
     public let changeOrigin: Int64
@@ -407,7 +408,7 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
     }
 
     /// Stops the listener and closes every connection; operations after it fail with
-    /// ``Sessions/SessionStoreError/Code/closed``.
+    /// `SessionStoreError.Code.closed`.
     public func close() async throws {
         guard !closed.exchange(true, ordering: .relaxed) else { return }
         // What this store changed last still reaches the other hosts at once.

@@ -5,7 +5,7 @@ import Sessions
 extension SQLiteConnection {
     /// The session a token opens, or nil.
     ///
-    /// One primary-key lookup by the token's ``Sessions/SessionToken/selector`` and a comparison
+    /// One primary-key lookup by the token's `SessionToken.selector` and a comparison
     /// of the token's hash; a token from before schema 3 (or of an imported session) is found by
     /// its hash in `sessions_legacy_token_idx` instead.
     ///
@@ -108,7 +108,7 @@ extension SQLiteConnection {
         }
     }
 
-    /// Writes a use together with new limits (``Sessions/SessionStore/touch(_:expiration:client:)``
+    /// Writes a use together with new limits (`SessionStore.touch(_:expiration:client:)`
     /// with an expiration), made at `clock`; the data stays as stored.
     func updateLimits(_ session: Session, clock: Int64) throws(SessionStoreError) {
         try with(.updateLimits) { statement throws(SessionStoreError) in

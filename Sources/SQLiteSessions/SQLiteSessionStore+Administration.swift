@@ -9,8 +9,10 @@ extension SQLiteSessionStore {
     /// Only sessions from before schema 3 have an index on their hash; the others are found by a
     /// scan of the table, which is for tools, not for serving.
     ///
-    /// - Parameter limit: The most to return; ask for two to learn whether a prefix is ambiguous.
-    /// - Throws: ``Sessions/SessionStoreError/Code/invalidArgument`` when `prefix` is not 1-64 hex digits.
+    /// - Parameters:
+    ///   - prefix: Hex digits the token hash starts with.
+    ///   - limit: The most to return; ask for two to learn whether a prefix is ambiguous.
+    /// - Throws: `SessionStoreError.Code.invalidArgument` when `prefix` is not 1-64 hex digits.
     public func sessions(hashPrefix prefix: String, limit: Int = 2) async throws -> [Session] {
         try checkOpen()
         let digits = prefix.lowercased()

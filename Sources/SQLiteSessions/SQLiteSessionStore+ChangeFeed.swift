@@ -12,7 +12,7 @@ extension SQLiteSessionStore: SessionChangeFeed {
     ///
     /// - Parameters:
     ///   - sequence: Read changes after this position; nil for after the newest change.
-    ///   - maxChangesPerRead: The most changes one ``Sessions/SessionChangeReader/readChanges()`` returns;
+    ///   - maxChangesPerRead: The most changes one `SessionChangeReader.readChanges()` returns;
     ///     the next call continues where it stopped.
     public func makeChangeReader(after sequence: Int64?, maxChangesPerRead: Int = .max) throws -> any SessionChangeReader {
         try checkOpen()

@@ -19,7 +19,7 @@ extension SQLiteSessionStore {
         /// When a commit counts as done.
         public var durability: Durability
         /// How long an operation waits for another process's lock before failing with
-        /// ``Sessions/SessionStoreError/Code/busy``.
+        /// `SessionStoreError.Code.busy`.
         public var busyTimeout: Duration
         /// Reader connections kept open for reuse (more are opened on demand).
         public var readerConnections: Int
@@ -29,7 +29,7 @@ extension SQLiteSessionStore {
         /// random token hashes touch pages all over the file; keeping them cached saves reads.
         public var writerCacheSize: Int
         /// The largest the database may grow, in bytes (`PRAGMA max_page_count`); nil for no limit.
-        /// Writes beyond it fail with ``Sessions/SessionStoreError/Code/storageFull``.
+        /// Writes beyond it fail with `SessionStoreError.Code.storageFull`.
         public var maxDatabaseSize: Int?
         /// The most operations one group commit carries.
         public var maxBatchSize: Int
@@ -39,16 +39,16 @@ extension SQLiteSessionStore {
         /// Where warnings about background work go.
         public var logger: Logger
         /// Open the file for reading only: nothing is created, migrated or written, and every
-        /// write fails with ``Sessions/SessionStoreError/Code/readOnly``. For inspecting a file
+        /// write fails with `SessionStoreError.Code.readOnly`. For inspecting a file
         /// that cannot or must not be changed (a backup, a read-only mount).
         public var readOnly: Bool
         /// Hand out session data that is sealed with a key this store does not have as it is
         /// stored (still sealed), instead of failing with
-        /// ``Sessions/SessionStoreError/Code/decryptionFailed``; message contents read as a
+        /// `SessionStoreError.Code.decryptionFailed`; message contents read as a
         /// placeholder naming the key. For tools that list, export or copy a database without
         /// its keys (`sessionctl` without `--keys`). Never set it for a store that serves requests.
         public var keepsSealedData: Bool
-        /// Start of the swift-metrics labels (`<prefix>_commits_total`, …; see the README's "Metrics").
+        /// Start of the swift-metrics labels (`<prefix>_commits_total`, …; see the article "Metrics and tracing").
         public var metricsPrefix: String
         /// Where metrics go; nil for the process-wide `MetricsSystem.factory`.
         public var metricsFactory: (any MetricsFactory)?
@@ -61,6 +61,7 @@ extension SQLiteSessionStore {
         /// One reader per core, and at least two.
         public static var defaultReaderConnections: Int { max(2, ProcessInfo.processInfo.activeProcessorCount) }
 
+        /// Creates a configuration; each parameter sets the property of the same name.
         public init(
             durability: Durability = .full,
             busyTimeout: Duration = .seconds(5),

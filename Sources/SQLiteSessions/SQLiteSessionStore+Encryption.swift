@@ -1,7 +1,7 @@
 import Foundation
 public import Sessions
 
-/// What one ``SQLiteSessionStore/reencrypt(batchSize:after:)`` batch did.
+/// What one ``SQLiteSessionStore/reencrypt(batchSize:after:decrypting:)`` batch did.
 public struct ReencryptionBatch: Sendable, Hashable {
     /// Session rows whose data was rewritten with the current key (or opened, without encryption).
     public var sessionsRewritten: Int
@@ -15,7 +15,7 @@ public struct ReencryptionBatch: Sendable, Hashable {
 
 extension SQLiteSessionStore {
     /// Rewrites one batch of sessions, and their messages, into the store's current form: sealed
-    /// with ``Sessions/SessionEncryption/currentKeyID`` when the policy has encryption, plain
+    /// with `SessionEncryption.currentKeyID` when the policy has encryption, plain
     /// when it has none (to turn encryption off, pass the old keys as `decrypting` to a store
     /// whose policy has no encryption).
     ///
@@ -30,7 +30,7 @@ extension SQLiteSessionStore {
     ///   - after: Continue after this session id (the previous batch's ``ReencryptionBatch/next``).
     ///   - decrypting: The keys to open existing data with; nil uses the policy's. Needed to
     ///     turn encryption off: open with the old keys, store plain.
-    /// - Throws: ``Sessions/SessionStoreError/Code/decryptionFailed`` when data is sealed with a
+    /// - Throws: `SessionStoreError.Code.decryptionFailed` when data is sealed with a
     ///   key the store does not have; nothing of that batch is written.
     public func reencrypt(batchSize: Int = 500, after: Int64 = 0, decrypting: SessionEncryption? = nil) async throws -> ReencryptionBatch {
         try checkOpen()

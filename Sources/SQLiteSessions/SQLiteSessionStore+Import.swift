@@ -24,7 +24,7 @@ extension SQLiteSessionStore {
     /// mints them), so the token finds the row by it. A session that cannot keep such an id gets
     /// one below 2^32, where sessions are found by their token hash instead.
     ///
-    /// Every session is checked first (``Sessions/SessionPolicy/validateImported(_:)``: the
+    /// Every session is checked first (`SessionPolicy.validateImported(_:)`: the
     /// rules ``verify()`` and the schema enforce, and the policy's limits); one that breaks a
     /// rule fails the call before anything is written.
     ///

@@ -50,9 +50,12 @@ extension SQLiteSessionStore {
     /// copy's record): with the id it is a primary-key lookup, without it a scan for sessions
     /// created since schema 3.
     public struct StoredSessionKey: Sendable, Hashable {
+        /// The session's token hash.
         public var tokenHash: TokenHash
+        /// The session's stable id; nil when unknown.
         public var id: Int64?
 
+        /// Creates a key; each parameter sets the property of the same name.
         public init(tokenHash: TokenHash, id: Int64?) {
             self.tokenHash = tokenHash
             self.id = id
@@ -62,7 +65,7 @@ extension SQLiteSessionStore {
     /// The stored sessions with these token hashes, expired ones included; absent ones are left out.
     ///
     /// For copying sessions elsewhere (replication): data is returned exactly as stored, so
-    /// data sealed by encryption at rest stays sealed (``Sessions/SessionEncryption/open(_:)``
+    /// data sealed by encryption at rest stays sealed (`SessionEncryption.open(_:)`
     /// opens it) and the copy holds nothing the file does not.
     public func storedSessions(_ keys: [StoredSessionKey]) async throws -> [TokenHash: Session] {
         try checkOpen()
@@ -75,7 +78,7 @@ extension SQLiteSessionStore {
         }
     }
 
-    /// ``storedSessions(_:)-([StoredSessionKey])`` for hashes alone: a scan of the table for
+    /// `storedSessions(_:)` with keys for hashes alone: a scan of the table for
     /// sessions created since schema 3, so for tools and tests, not for serving.
     public func storedSessions(_ hashes: [TokenHash]) async throws -> [TokenHash: Session] {
         try await storedSessions(hashes.map { StoredSessionKey(tokenHash: $0, id: nil) })

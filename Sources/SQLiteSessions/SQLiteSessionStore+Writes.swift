@@ -150,7 +150,7 @@ extension SQLiteSessionStore {
     /// The read waits for the commit (shared with every other write in its group), so the next
     /// request, from any process, sees the extended deadline. If the write fails the read still
     /// succeeds: the session stays valid until its previous deadline, and the failure is logged
-    /// and counted in ``Sessions/WriteStats/touchesFailed``.
+    /// and counted in `WriteStats.touchesFailed`.
     func recordUse(of session: Session, at now: SessionInstant, by client: SessionClient?) async -> Session {
         let origin = self.origin
         do {
@@ -191,9 +191,11 @@ extension SQLiteSessionStore {
 
     /// Deletes the session with this token hash, for operators who have the hash but not the token.
     ///
-    /// - Parameter id: The session's id, when known (`sessionctl` shows it): the row is then found
-    ///   by primary key. Without it, sessions from before schema 3 are found through their index
-    ///   and others by a scan of the table.
+    /// - Parameters:
+    ///   - hash: The SHA-256 of the session's token.
+    ///   - id: The session's id, when known (`sessionctl` shows it): the row is then found
+    ///     by primary key. Without it, sessions from before schema 3 are found through their
+    ///     index and others by a scan of the table.
     /// - Returns: Whether a live session was deleted (an expired one is deleted too, and counts as gone).
     public func deleteStored(_ hash: TokenHash, id: Int64? = nil) async throws -> Bool {
         try await delete(finding: { connection throws(SessionStoreError) in

@@ -51,10 +51,10 @@ public final class SQLiteSessionStore: SessionStoreAdministration, SessionMessag
     ///   - path: The database file. Its directory must be writable (SQLite keeps `-wal` and `-shm` files beside it).
     ///   - policy: Expiry, limits and clock.
     ///   - configuration: Durability, timeouts, pool sizes.
-    /// - Throws: ``Sessions/SessionStoreError`` with ``Sessions/SessionStoreError/Code/corruptDatabase`` for a file
-    ///   that is not a session database (left untouched), ``Sessions/SessionStoreError/Code/readOnly`` for a file
-    ///   that cannot be written, ``Sessions/SessionStoreError/Code/incompatibleSchema`` for a file from a newer
-    ///   version, ``Sessions/SessionStoreError/Code/ioError`` when it cannot be opened.
+    /// - Throws: `SessionStoreError` with `SessionStoreError.Code.corruptDatabase` for a file
+    ///   that is not a session database (left untouched), `SessionStoreError.Code.readOnly` for a file
+    ///   that cannot be written, `SessionStoreError.Code.incompatibleSchema` for a file from a newer
+    ///   version, `SessionStoreError.Code.ioError` when it cannot be opened.
     public init(
         path: String,
         policy: SessionPolicy = SessionPolicy(),

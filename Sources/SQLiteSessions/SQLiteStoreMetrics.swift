@@ -1,6 +1,6 @@
 import CoreMetrics
 
-/// What the SQLite store publishes through swift-metrics (labels in the README, "Metrics").
+/// What the SQLite store publishes through swift-metrics (labels in the article "Metrics and tracing").
 ///
 /// Recorded per commit and per purge step, never per read, so a busy cached store pays nothing
 /// for them on its hit path.

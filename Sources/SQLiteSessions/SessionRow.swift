@@ -86,9 +86,9 @@ enum SessionRow {
 /// the writer thread only binds and steps. Built by the caller, before the write is enqueued.
 struct StoredSessionRow: Sendable {
     let session: Session
-    /// ``Sessions/Session/data`` as stored: sealed when encryption is on.
+    /// `Session.data` as stored: sealed when encryption is on.
     let storedData: Data
-    /// ``Sessions/Session/metadata`` as stored: a JSON object, or nil when empty.
+    /// `Session.metadata` as stored: a JSON object, or nil when empty.
     let metadataText: String?
 
     init(_ session: Session, codec: StoredDataCodec) throws(SessionStoreError) {

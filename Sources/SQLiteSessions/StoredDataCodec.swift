@@ -15,7 +15,7 @@ struct StoredDataCodec: Sendable {
 
     /// Data as stored: sealed with the current key when encryption is on. Data that arrives
     /// already sealed (an import, a copy) is stored as it came; applications cannot write such
-    /// data themselves (``Sessions/SessionPolicy/validate(data:)`` refuses it).
+    /// data themselves (`SessionPolicy.validate(data:)` refuses it).
     func seal(_ data: Data) throws(SessionStoreError) -> Data {
         guard !SessionEncryption.isSealed(data) else { return data }
         return try SessionEncryption.seal(data, using: encryption)

@@ -29,7 +29,7 @@ extension Application.Sessions.Provider {
     ///     `req.session.authenticate(_:)` writes.
     ///   - client: How to describe the requesting client; by default the peer address and the
     ///     `User-Agent` header (behind a proxy, read its forwarding header).
-    /// - Throws: ``Sessions/SessionStoreError/Code/configurationError`` for cookie options a
+    /// - Throws: `SessionStoreError.Code.configurationError` for cookie options a
     ///   browser would refuse.
     public static func store(
         _ store: any SessionStore,
@@ -54,7 +54,7 @@ extension Application.Sessions.Provider {
 extension Application.Sessions {
     /// The middleware for the store registered with `.store(_:…)`, for route groups.
     ///
-    /// - Throws: ``Sessions/SessionStoreError/Code/configurationError`` when the application's
+    /// - Throws: `SessionStoreError.Code.configurationError` when the application's
     ///   session driver is not ``SessionStoreDriver``.
     public var storeMiddleware: SessionStoreMiddleware {
         get throws {

@@ -4,7 +4,7 @@ import Tracing
 public import Vapor
 
 extension Request {
-    /// The request's session, kept in a ``Sessions/SessionStore`` by ``SessionStoreMiddleware``:
+    /// The request's session, kept in a `SessionStore` by ``SessionStoreMiddleware``:
     /// typed data, logging in (a new token), rotation, logout, log out everywhere, the user's
     /// devices and the CSRF token. The same session as `req.session`, which sees it as a
     /// dictionary of strings. Without the middleware its methods throw.

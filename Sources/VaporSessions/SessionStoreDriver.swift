@@ -3,7 +3,7 @@ import Foundation
 public import Sessions
 public import Vapor
 
-/// Vapor's `SessionDriver` over the request's ``Sessions/RequestSession``: what a handler does to
+/// Vapor's `SessionDriver` over the request's `RequestSession`: what a handler does to
 /// `req.session` becomes an edit of the session ``SessionStoreMiddleware`` loaded, written with
 /// the request's other changes when the response is ready. It performs no I/O of its own.
 ///
@@ -59,6 +59,8 @@ public struct SessionStoreDriver: AsyncSessionDriver {
     /// The id Vapor holds for a session that exists only once the request session is written.
     private static let pending = SessionID(string: "pending")
 
+    /// Returns the data of the session the middleware loaded (nil when there is none), remembering
+    /// it so later changes can be told apart.
     public func readSession(_ sessionID: SessionID, for request: Request) async throws -> SessionData? {
         let session = try Self.requestSession(of: request)
         guard let stored = session.stored else { return nil }
@@ -67,16 +69,21 @@ public struct SessionStoreDriver: AsyncSessionDriver {
         return data
     }
 
+    /// Records the keys the handler set (and a login) as edits of the request session, written with
+    /// the response; returns a placeholder id, as the session exists only once it is written.
     public func createSession(_ data: SessionData, for request: Request) async throws -> SessionID {
         try record(data, for: request)
         return Self.pending
     }
 
+    /// Records the keys that changed since the read (and any login or logout of a user) as edits of
+    /// the request session, written with the response; returns `sessionID` unchanged.
     public func updateSession(_ sessionID: SessionID, to data: SessionData, for request: Request) async throws -> SessionID {
         try record(data, for: request)
         return sessionID
     }
 
+    /// Logs the request session out: it is deleted at the end of the request and the cookie cleared.
     public func deleteSession(_ sessionID: SessionID, for request: Request) async throws {
         try Self.requestSession(of: request).logOut()
     }

@@ -22,7 +22,7 @@ public final class SessionStoreLifecycle: LifecycleHandler {
 
     /// - Parameters:
     ///   - store: Closed when the application shuts down.
-    ///   - services: Run from boot to shutdown; a ``Sessions/SessionStoreCloser`` among them is
+    ///   - services: Run from boot to shutdown; a `SessionStoreCloser` among them is
     ///     not needed (the store is closed here) but harmless.
     public init(store: any SessionStore, services: [any Service]) {
         self.store = store

@@ -2,11 +2,11 @@
 public import Sessions
 public import Vapor
 
-/// Loads each request's session from a ``Sessions/SessionStore`` before the handler runs, refuses
+/// Loads each request's session from a `SessionStore` before the handler runs, refuses
 /// cross-site requests, and writes what the handler changed after it returns; Vapor's
 /// `req.session` and `SessionAuthenticatable` work on the same session.
 ///
-/// Usually installed by `app.sessions.use(.store(store))` (``Vapor/Application/Sessions/Provider/store(_:services:cookie:csrf:installsMiddleware:userID:)``);
+/// Usually installed by `app.sessions.use(.store(store))` (`Application.Sessions.Provider.store(_:services:cookie:csrf:installsMiddleware:userID:)`);
 /// on its own, in place of `app.sessions.middleware`:
 ///
 /// ```swift
@@ -17,13 +17,13 @@ public import Vapor
 /// }
 /// ```
 ///
-/// The request's lifecycle is ``Sessions/RequestSession``'s, the same as Hummingbird's: a
+/// The request's lifecycle is `RequestSession`'s, the same as Hummingbird's: a
 /// malformed or unknown cookie costs no write and is cleared (with its domain and path); a read
 /// writes nothing and sends no cookie; a change is a compare-and-swap save replayed on a fresh
 /// read when another request saved first; a login rotates the token; a handler that throws
 /// writes nothing. Inside it runs Vapor's own `SessionsMiddleware` over ``SessionStoreDriver``,
 /// which turns what handlers do to `req.session` into edits of that same session. Errors are
-/// answered as ``Sessions/SessionErrorResponse`` says (403, 409, 413, 503, …).
+/// answered as `SessionErrorResponse` says (403, 409, 413, 503, …).
 public struct SessionStoreMiddleware: AsyncMiddleware {
     /// The driver that carries `req.session` over; it holds the store and the options.
     public let driver: SessionStoreDriver
@@ -31,7 +31,7 @@ public struct SessionStoreMiddleware: AsyncMiddleware {
 
     /// The parameters are ``SessionStoreDriver``'s.
     ///
-    /// - Throws: ``Sessions/SessionStoreError/Code/configurationError`` for cookie options a
+    /// - Throws: `SessionStoreError.Code.configurationError` for cookie options a
     ///   browser would refuse, or a CSRF header name that is not an HTTP field name.
     public init(
         store: any SessionStore,
@@ -44,7 +44,7 @@ public struct SessionStoreMiddleware: AsyncMiddleware {
         try self.init(driver: SessionStoreDriver(store: store, cookie: cookie, csrf: csrf, maxFormSize: maxFormSize, userID: userID, client: client))
     }
 
-    /// The middleware for the driver an application registered (``Vapor/Application/Sessions/storeMiddleware``).
+    /// The middleware for the driver an application registered (`Application.Sessions.storeMiddleware`).
     public init(driver: SessionStoreDriver) throws {
         try driver.cookie.validate()
         let header = driver.csrf.headerName

@@ -14,7 +14,7 @@ enum VaporSessionData {
 
     /// The strings in `bytes`; empty for no data.
     ///
-    /// - Throws: ``Sessions/SessionStoreError/Code/invalidArgument`` when the session holds other
+    /// - Throws: `SessionStoreError.Code.invalidArgument` when the session holds other
     ///   data, so a change through `req.session.data` cannot overwrite it.
     static func values(in bytes: Data) throws -> [String: String] {
         if bytes.isEmpty { return [:] }

@@ -1,5 +1,5 @@
 #if Hummingbird
-// README Hummingbird: begin
+// README Hummingbird: begin (the listing of HummingbirdSessions.docc/Hummingbird.md)
 import Hummingbird
 import HummingbirdSessions
 import RedisSessions

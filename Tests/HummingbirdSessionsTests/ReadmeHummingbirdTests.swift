@@ -7,15 +7,15 @@ import Sessions
 import SessionTestSupport
 import Testing
 
-@Suite("README: Hummingbird")
+@Suite("Documentation: Hummingbird")
 struct ReadmeHummingbirdTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test func theReadmeExampleIsTheCodeThatCompilesAndRunsHere() async throws {
-        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("Sources/HummingbirdSessions/HummingbirdSessions.docc/Hummingbird.md"), encoding: .utf8)
         let source = try String(contentsOf: Self.root.appendingPathComponent("Tests/HummingbirdSessionsTests/ReadmeHummingbirdExample.swift"), encoding: .utf8)
-        let example = try #require(Self.between("// README Hummingbird: begin\n", "// README Hummingbird: end", in: source))
-        let block = try #require(Self.between("```swift\nimport Hummingbird\n", "```", in: readme), "the README has no Hummingbird block")
+        let example = try #require(Self.between("// README Hummingbird: begin (the listing of HummingbirdSessions.docc/Hummingbird.md)\n", "// README Hummingbird: end", in: source))
+        let block = try #require(Self.between("```swift\nimport Hummingbird\n", "```", in: readme), "the Hummingbird article has no example")
         #expect("import Hummingbird\n" + block == example)
 
         try await withStore(.sqlite) { harness in

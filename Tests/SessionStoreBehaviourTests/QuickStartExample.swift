@@ -1,4 +1,4 @@
-// README quick start: begin
+// README quick start: begin (the listing of Sessions.docc/GettingStarted.md)
 import Foundation
 import Sessions
 import SQLiteSessions

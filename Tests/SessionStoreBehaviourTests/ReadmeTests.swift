@@ -6,16 +6,16 @@ import Testing
 struct ReadmeTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test func theQuickStartInTheReadmeIsTheCodeThatCompilesAndRunsHere() async throws {
-        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+    @Test func theGettingStartedArticleIsTheCodeThatCompilesAndRunsHere() async throws {
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("Sources/Sessions/Sessions.docc/GettingStarted.md"), encoding: .utf8)
         let source = try String(
             contentsOf: Self.root.appendingPathComponent("Tests/SessionStoreBehaviourTests/QuickStartExample.swift"),
             encoding: .utf8
         )
-        let example = try #require(Self.between("// README quick start: begin\n", "// README quick start: end", in: source))
+        let example = try #require(Self.between("// README quick start: begin (the listing of Sessions.docc/GettingStarted.md)\n", "// README quick start: end", in: source))
         let block = try #require(
             Self.between("```swift\nimport Foundation\n", "```", in: readme),
-            "the README has no quick-start block"
+            "the getting-started article has no quick-start block"
         )
         #expect("import Foundation\n" + block == example)
 

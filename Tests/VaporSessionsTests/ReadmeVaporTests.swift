@@ -6,15 +6,15 @@ import Testing
 import Vapor
 import VaporTesting
 
-@Suite("README: Vapor")
+@Suite("Documentation: Vapor")
 struct ReadmeVaporTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test func theReadmeExampleIsTheCodeThatCompilesAndRunsHere() async throws {
-        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("Sources/VaporSessions/VaporSessions.docc/Vapor.md"), encoding: .utf8)
         let source = try String(contentsOf: Self.root.appendingPathComponent("Tests/VaporSessionsTests/ReadmeVaporExample.swift"), encoding: .utf8)
         let example = try #require(Self.between("// README Vapor: begin\n", "// README Vapor: end", in: source))
-        let block = try #require(Self.between("```swift\nimport Vapor\n", "```", in: readme), "the README has no Vapor block")
+        let block = try #require(Self.between("```swift\nimport Vapor\n", "```", in: readme), "the Vapor article has no example")
         #expect("import Vapor\n" + block == example)
 
         let directory = try makeTemporaryDirectory()

@@ -5,7 +5,7 @@ extension RedisClient {
     /// server), handing `body` each page of names. A key may come twice, as `SCAN` promises.
     ///
     /// - Throws: What the connection or `body` throws, or
-    ///   ``Sessions/SessionStoreError/Code/protocolError`` for a reply that is not a `SCAN` page.
+    ///   `SessionStoreError.Code.protocolError` for a reply that is not a `SCAN` page.
     func scanKeys(matching pattern: String, count: Int = 500, _ body: ([String]) async throws -> Void) async throws {
         var cursor = "0"
         repeat {

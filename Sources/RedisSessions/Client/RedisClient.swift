@@ -8,7 +8,7 @@ import Synchronization
 /// backoff.
 ///
 /// While the server is unreachable, requests fail at once with
-/// ``Sessions/SessionStoreError/Code/unavailable`` (saying when the next attempt is due) instead of
+/// `SessionStoreError.Code.unavailable` (saying when the next attempt is due) instead of
 /// queueing or hanging, which is what lets a replicating store keep serving from SQLite.
 public final class RedisClient: Sendable {
     private enum Slot {
@@ -33,7 +33,7 @@ public final class RedisClient: Sendable {
         var closed = false
     }
 
-    /// `sessions_redis_*` (see the README's "Metrics").
+    /// `sessions_redis_*` (see the article "Metrics and tracing").
     private struct Metrics: Sendable {
         let reconnects: Counter
         let connectFailures: Counter
@@ -60,6 +60,7 @@ public final class RedisClient: Sendable {
     /// Creates a client; connections open on first use.
     ///
     /// - Parameters:
+    ///   - configuration: Where Redis is, how to authenticate, and the pool's limits and timeouts.
     ///   - eventLoopGroup: Where connections run; nil for SwiftNIO's shared singleton group.
     ///   - metricsFactory: Where reconnects and failed commands are counted; nil for `MetricsSystem.factory`.
     public init(configuration: RedisConfiguration, eventLoopGroup: (any EventLoopGroup)? = nil, metricsFactory: (any MetricsFactory)? = nil) {
@@ -77,8 +78,8 @@ public final class RedisClient: Sendable {
 
     /// Sends one command and returns its reply.
     ///
-    /// - Throws: ``Sessions/SessionStoreError`` for a connection problem, or with
-    ///   ``Sessions/SessionStoreError/Code/protocolError`` carrying the server's message when the reply is an error.
+    /// - Throws: `SessionStoreError` for a connection problem, or with
+    ///   `SessionStoreError.Code.protocolError` carrying the server's message when the reply is an error.
     @discardableResult
     public func send(_ command: RedisCommand) async throws(SessionStoreError) -> RESPValue {
         let reply = try await pipeline([command])[0]
@@ -118,7 +119,7 @@ public final class RedisClient: Sendable {
         }
     }
 
-    /// Closes every connection; later requests fail with ``Sessions/SessionStoreError/Code/closed``.
+    /// Closes every connection; later requests fail with `SessionStoreError.Code.closed`.
     public func close() {
         let slots = state.withLock { state in
             state.closed = true

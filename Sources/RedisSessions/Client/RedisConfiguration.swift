@@ -29,6 +29,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// Speak RESP3 (`HELLO 3`, Redis 6+) instead of RESP2. The stores work with either.
     public var resp3: Bool
 
+    /// Creates a configuration; each parameter sets the property of the same name.
     public init(
         host: String = "127.0.0.1",
         port: Int = 6379,
@@ -59,7 +60,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `redis://[[user]:password@]host[:port][/db][?protocol=3]`.
     ///
-    /// - Throws: ``Sessions/SessionStoreError/Code/configurationError`` naming what is wrong:
+    /// - Throws: `SessionStoreError.Code.configurationError` naming what is wrong:
     ///   another scheme, `rediss://` (TLS is not supported by this client), a missing host, a port
     ///   or database that is not a number in range.
     public init(url text: String) throws(SessionStoreError) {

@@ -80,8 +80,8 @@ final class RedisConnection: Sendable {
     /// Sends `commands` in one write and returns their replies in order. Error replies are
     /// returned as ``RESPValue/error(_:)``, not thrown: in a pipeline each command stands alone.
     ///
-    /// - Throws: ``Sessions/SessionStoreError`` with ``Sessions/SessionStoreError/Code/unavailable`` when the
-    ///   connection is down, ``Sessions/SessionStoreError/Code/timeout`` when replies do not come in time.
+    /// - Throws: `SessionStoreError` with `SessionStoreError.Code.unavailable` when the
+    ///   connection is down, `SessionStoreError.Code.timeout` when replies do not come in time.
     func send(_ commands: [RedisCommand]) async throws(SessionStoreError) -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
         let promise = channel.eventLoop.makePromise(of: [RESPValue].self)

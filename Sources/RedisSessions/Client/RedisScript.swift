@@ -8,6 +8,7 @@ public struct RedisScript: Sendable, Hashable {
     /// Its SHA-1 in hex, as `SCRIPT LOAD` and `EVALSHA` name it.
     public let sha1: String
 
+    /// Creates a script from its Lua source and computes its SHA-1.
     public init(_ source: String) {
         self.source = source
         self.sha1 = Insecure.SHA1.hash(data: Array(source.utf8)).map { byte in
@@ -30,7 +31,7 @@ public struct RedisScript: Sendable, Hashable {
 extension RedisClient {
     /// Runs `script`, loading it into the server's script cache if needed.
     ///
-    /// - Throws: A connection error, or ``Sessions/SessionStoreError/Code/protocolError`` when the script fails.
+    /// - Throws: A connection error, or `SessionStoreError.Code.protocolError` when the script fails.
     public func run(_ script: RedisScript, keys: [String], arguments: [RedisCommand.Argument]) async throws(SessionStoreError) -> RESPValue {
         var reply = try await pipeline([script.evalsha(keys: keys, arguments: arguments)])[0]
         if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {

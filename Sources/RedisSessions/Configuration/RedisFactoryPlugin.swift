@@ -2,7 +2,7 @@ import Foundation
 public import Sessions
 public import SQLiteSessions
 
-/// What RedisSessions adds to ``SQLiteSessions/SessionStoreFactory``:
+/// What RedisSessions adds to `SessionStoreFactory`:
 /// `SessionStoreFactory.make(plugins: [.redis])`.
 ///
 /// | variable | meaning | default |
@@ -21,6 +21,7 @@ public import SQLiteSessions
 /// | `SESSION_REPLICA_WAIT` | Redis replicas that must have each batch (`WAIT`) before it counts as sent | 0 |
 /// | `SESSION_REPLICA_SHUTDOWN_DEADLINE` | how long a graceful shutdown may spend sending committed changes to Redis | 5s |
 public struct RedisFactoryPlugin: SessionStoreFactoryPlugin {
+    /// Creates the plug-in; `.redis` in `SessionStoreFactory.make(plugins:)` is the same.
     public init() {}
 
     public func plan(_ environment: SessionStoreFactory.Environment) throws(SessionStoreError) -> SessionStoreFactory.Plan? {

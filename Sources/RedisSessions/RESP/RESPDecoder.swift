@@ -21,6 +21,7 @@ public struct RESPDecoder: NIOSingleStepByteToMessageDecoder {
         /// Longest header line (type byte, number or simple string), in bytes.
         public var maxLineLength: Int
 
+        /// Creates limits; each parameter sets the property of the same name.
         public init(maxDepth: Int = 32, maxBulkLength: Int = 64 << 20, maxAggregateLength: Int = 1 << 20, maxLineLength: Int = 64 << 10) {
             self.maxDepth = maxDepth
             self.maxBulkLength = maxBulkLength
@@ -29,8 +30,10 @@ public struct RESPDecoder: NIOSingleStepByteToMessageDecoder {
         }
     }
 
+    /// The bounds every decoded value is checked against.
     public let limits: Limits
 
+    /// Creates a decoder that enforces `limits`.
     public init(limits: Limits = Limits()) {
         self.limits = limits
     }

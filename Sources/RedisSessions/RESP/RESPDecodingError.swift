@@ -23,8 +23,10 @@ public struct RESPDecodingError: Error, Sendable, Hashable, CustomStringConverti
         case truncated
     }
 
+    /// What was wrong.
     public var reason: Reason
 
+    /// Creates an error for `reason`.
     public init(_ reason: Reason) {
         self.reason = reason
     }

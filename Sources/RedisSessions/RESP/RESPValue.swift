@@ -65,9 +65,12 @@ public enum RESPValue: Sendable, Hashable {
 
 /// One key-value pair of a RESP3 map.
 public struct RESPMapEntry: Sendable, Hashable {
+    /// The entry's key.
     public var key: RESPValue
+    /// The entry's value.
     public var value: RESPValue
 
+    /// Creates an entry; each parameter sets the property of the same name.
     public init(key: RESPValue, value: RESPValue) {
         self.key = key
         self.value = value

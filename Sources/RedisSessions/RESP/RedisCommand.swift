@@ -4,9 +4,13 @@ public import NIOCore
 public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
     /// One argument.
     public enum Argument: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+        /// Text, sent as its UTF-8 bytes.
         case string(String)
+        /// Raw bytes, sent as they are.
         case bytes([UInt8])
+        /// The readable bytes of a buffer, sent as they are.
         case buffer(ByteBuffer)
+        /// A number, sent in decimal.
         case integer(Int64)
 
         public init(stringLiteral value: String) { self = .string(value) }
@@ -16,10 +20,12 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
     /// The command name and its arguments, in order.
     public var arguments: [Argument]
 
+    /// Creates the command `name` with `arguments` after it.
     public init(_ name: String, _ arguments: [Argument] = []) {
         self.arguments = [.string(name)] + arguments
     }
 
+    /// Creates the command `name` with `arguments` after it.
     public init(_ name: String, _ arguments: Argument...) {
         self.init(name, arguments)
     }

@@ -7,7 +7,7 @@ public import SQLiteSessions
 import Synchronization
 public import Tracing
 
-/// Mirrors a ``SQLiteSessions/SQLiteSessionStore`` to Redis through its change log, which acts as
+/// Mirrors a `SQLiteSessionStore` to Redis through its change log, which acts as
 /// a durable outbox. SQLite stays the source of truth; the application never waits for Redis.
 ///
 /// The replicator reads `session_changes` after its cursor (registered in
@@ -67,6 +67,7 @@ public final class RedisReplicator: Service, Sendable {
         /// How long `WAIT` waits for those replicas.
         public var replicaTimeout: Duration
 
+        /// Creates a configuration; each parameter sets the property of the same name.
         public init(
             name: String,
             keys: RedisSessionKeys = RedisSessionKeys(),
@@ -144,6 +145,8 @@ public final class RedisReplicator: Service, Sendable {
     /// Told when a batch's answer changed the local file (a change here lost to a later one).
     let hints: SessionChangeListeners
 
+    /// Creates a replicator that mirrors `primary` to Redis through `client`; each parameter sets
+    /// the property of the same name.
     public convenience init(primary: SQLiteSessionStore, client: RedisClient, configuration: Configuration) {
         self.init(primary: primary, client: client, configuration: configuration, link: SyncLink(), hints: SessionChangeListeners())
     }

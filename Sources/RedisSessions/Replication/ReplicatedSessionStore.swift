@@ -23,7 +23,7 @@ public import SQLiteSessions
 /// milliseconds through a Redis stream (``SessionStreamFollower``):
 /// - a save or a rotation is a compare-and-set against Redis before it is committed here, so two
 ///   hosts changing one session at once do not lose either change (the loser gets
-///   ``Sessions/SessionStoreError/Code/conflict`` and ``Sessions/SessionStore/update(_:maxAttempts:client:_:)``
+///   `SessionStoreError.Code.conflict` and `SessionStore.update(_:maxAttempts:client:_:)`
 ///   runs again on the winner's result);
 /// - a deletion, a revocation, a rotation or "log out everywhere" leaves a tombstone (or a
 ///   revocation point) here and in Redis, which refuses every later copy of that session: a
@@ -43,6 +43,8 @@ public final class ReplicatedSessionStore: SessionStoreAdministration, SessionMe
         /// Share sessions with the other hosts that use the same Redis; nil for one host.
         public var sharing: Sharing?
 
+        /// Creates a configuration; each parameter sets the property of the same name, except that a
+        /// nil `readThrough` means on when `sharing` is set and off otherwise.
         public init(replication: RedisReplicator.Configuration, readThrough: Bool? = nil, degradedBacklog: Int64 = 10_000, sharing: Sharing? = nil) {
             self.replication = replication
             self.readThrough = readThrough ?? (sharing != nil)
@@ -84,6 +86,7 @@ public final class ReplicatedSessionStore: SessionStoreAdministration, SessionMe
         /// and keys are the replicator's.
         public var follower: SessionStreamFollower.Configuration?
 
+        /// Creates sharing settings; each parameter sets the property of the same name.
         public init(
             streamLength: Int = 100_000,
             staleAfter: Duration = .seconds(30),
@@ -114,6 +117,13 @@ public final class ReplicatedSessionStore: SessionStoreAdministration, SessionMe
     private let link = SyncLink()
     private let hints = SessionChangeListeners()
 
+    /// Creates a store served by `primary` and mirrored to Redis through `client`, with the
+    /// replicator and, when sharing, the stream follower that ``services`` lists.
+    ///
+    /// When ``Configuration/sharing`` is set, this also makes `primary` remember deletions
+    /// (tombstones), gives its clock the replica name's host tag, uses ``Sharing/streamLength`` as
+    /// the replicator's stream length, and gives the follower the replicator's name and keys,
+    /// ``Sharing/staleAfter``, and a one-connection Redis client of its own.
     public init(primary: SQLiteSessionStore, client: RedisClient, configuration: Configuration) {
         self.primary = primary
         self.client = client

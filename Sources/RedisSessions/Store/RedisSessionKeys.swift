@@ -21,6 +21,7 @@ public struct RedisSessionKeys: Sendable, Hashable {
     /// Prepended to every key, to share one Redis database between applications.
     public let prefix: String
 
+    /// Creates the layout with every key starting with `prefix`.
     public init(prefix: String = "") {
         self.prefix = prefix
     }

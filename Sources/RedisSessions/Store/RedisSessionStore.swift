@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// The key layout is ``RedisSessionKeys``: one JSON record per session, expiring in Redis at the
 /// session's own deadline (`PXAT`), and one set of token hashes per user. Changes that touch
-/// several keys are Lua compare-and-set scripts (``RedisSessionScripts``), so they are atomic and
+/// several keys are Lua compare-and-set scripts (`RedisSessionScripts`), so they are atomic and
 /// never lose a concurrent change. Listing walks keys with `SCAN`, never `KEYS`.
 ///
 /// Expiry is decided by the store's clock, exactly as in the other stores; Redis's own expiry
@@ -37,7 +37,13 @@ public final class RedisSessionStore: SessionStoreAdministration, SessionMessage
 
     let tracing: SessionTracing
 
-    /// - Parameter tracer: Where spans go; nil for the process-wide `InstrumentationSystem.tracer`.
+    /// Creates a store on `client`.
+    ///
+    /// - Parameters:
+    ///   - client: The connection pool to Redis.
+    ///   - policy: The rules this store applies (expiry, limits, encryption, clock).
+    ///   - keys: The names of the keys (a prefix shared with replication, if any).
+    ///   - tracer: Where spans go; nil for the process-wide `InstrumentationSystem.tracer`.
     public init(client: RedisClient, policy: SessionPolicy = SessionPolicy(), keys: RedisSessionKeys = RedisSessionKeys(), tracer: (any Tracer)? = nil) {
         self.client = client
         self.policy = policy
@@ -540,7 +546,7 @@ public final class RedisSessionStore: SessionStoreAdministration, SessionMessage
 }
 
 /// Where an unfiltered listing stands: a SCAN cursor, and how many sessions of the batch that
-/// cursor returns were already handed out. Written as `<cursor>-<skip>` in a ``Sessions/SessionCursor``.
+/// cursor returns were already handed out. Written as `<cursor>-<skip>` in a `SessionCursor`.
 private struct ScanPosition {
     var cursor: String
     var skip: Int

@@ -2,7 +2,7 @@ import Sessions
 
 /// Runs an operation with a time limit.
 enum Deadline {
-    /// Runs `operation`, cancelling it and throwing ``Sessions/SessionStoreError/Code/timeout`` if
+    /// Runs `operation`, cancelling it and throwing `SessionStoreError.Code.timeout` if
     /// it has not finished within `duration`.
     static func run<T: Sendable>(within duration: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: T?.self) { group in

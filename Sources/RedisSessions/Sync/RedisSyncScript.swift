@@ -1,5 +1,5 @@
 /// The Lua script through which every host writes the shared state in Redis, so that Redis
-/// applies the same rules as each host's file (``SQLiteSessions/SharedSession/supersedes(_:)``)
+/// applies the same rules as each host's file (`SharedSession.supersedes(_:)`)
 /// and publishes what it accepted to the change stream in the same atomic step.
 ///
 /// One call applies a batch of entries, each seven arguments: `op, hash, user, a, b, c, d`.

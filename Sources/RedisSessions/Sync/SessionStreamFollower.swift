@@ -17,7 +17,7 @@ import Synchronization
 ///   was trimmed past this host (it was away longer than the stream is long); a number that goes
 ///   back means Redis lost data. Either way the host copies Redis's sessions, tombstones and
 ///   revocation points again (``resync()``), which never revives a session it knows to be dead.
-/// - A removal is handed to the cache in front (``Sessions/SessionChangeHint/revoked(_:)``)
+/// - A removal is handed to the cache in front (`SessionChangeHint.revoked(_:)`)
 ///   before it is written, so a logout elsewhere is refused here within the time the stream takes.
 ///
 /// ``ReplicatedSessionStore`` creates and runs one when sharing is configured; run it in the
@@ -45,6 +45,7 @@ public final class SessionStreamFollower: Service, Sendable {
         /// Where figures go (`sessions_sync_*`, dimension `replica`); nil for `MetricsSystem.factory`.
         public var metricsFactory: (any MetricsFactory)?
 
+        /// Creates a configuration; each parameter sets the property of the same name.
         public init(
             name: String,
             keys: RedisSessionKeys = RedisSessionKeys(),
@@ -584,7 +585,7 @@ public final class SessionStreamFollower: Service, Sendable {
     }
 }
 
-/// Gives each host a clock tag of its own (``SQLiteSessions/HybridClock``).
+/// Gives each host a clock tag of its own (`HybridClock`).
 ///
 /// KEYS: the registry hash. ARGV: host name, preferred tag, largest tag. Returns the host's tag,
 /// or -1 when every tag is taken.

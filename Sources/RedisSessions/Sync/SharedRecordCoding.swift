@@ -12,7 +12,7 @@ extension SessionRecord {
 
     /// The shared session this record describes, its data as stored.
     ///
-    /// - Throws: ``Sessions/SessionStoreError/Code/corruptDatabase`` for a record that does not
+    /// - Throws: `SessionStoreError.Code.corruptDatabase` for a record that does not
     ///   describe a session.
     func shared() throws(SessionStoreError) -> SharedSession {
         SharedSession(session: try session(), clock: clock.flatMap { Int64($0) } ?? 0, baseClock: baseClock.flatMap { Int64($0) } ?? 0)

@@ -91,7 +91,7 @@ struct StreamEntry: Sendable {
 
     /// Parses one `[id, [field, value, ...]]` element of an `XREAD` or `XRANGE` reply.
     ///
-    /// - Throws: ``Sessions/SessionStoreError/Code/protocolError`` for an entry that no sync
+    /// - Throws: `SessionStoreError.Code.protocolError` for an entry that no sync
     ///   script wrote.
     init(_ value: RESPValue) throws(SessionStoreError) {
         guard let parts = value.elements, parts.count == 2, let id = parts[0].string else {
@@ -118,8 +118,8 @@ struct StreamEntry: Sendable {
 
     /// The change, as this host applies it.
     ///
-    /// - Throws: ``Sessions/SessionStoreError/Code/protocolError`` for an entry that no sync
-    ///   script wrote, ``Sessions/SessionStoreError/Code/corruptDatabase`` for a record that
+    /// - Throws: `SessionStoreError.Code.protocolError` for an entry that no sync
+    ///   script wrote, `SessionStoreError.Code.corruptDatabase` for a record that
     ///   describes no session.
     func change() throws(SessionStoreError) -> SharedChange {
         func field(_ name: String) throws(SessionStoreError) -> String {

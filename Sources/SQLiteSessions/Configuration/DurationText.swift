@@ -6,8 +6,10 @@ public import Sessions
 public enum DurationText {
     /// Parses `text`.
     ///
-    /// - Parameter name: The variable it came from, for the error message.
-    /// - Throws: ``Sessions/SessionStoreError/Code/configurationError`` saying what is accepted.
+    /// - Parameters:
+    ///   - text: The duration as written.
+    ///   - name: The variable it came from, for the error message.
+    /// - Throws: `SessionStoreError.Code.configurationError` saying what is accepted.
     public static func parse(_ text: String, name: String) throws(SessionStoreError) -> Duration {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         let failure = SessionStoreError(

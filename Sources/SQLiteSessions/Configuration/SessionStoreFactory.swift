@@ -26,7 +26,7 @@ public import Sessions
 /// `REDIS_URL`, `SESSION_REPLICATE_TO`, `SESSION_SYNC` and the variables that go with them;
 /// `.postgres` (`PostgresSessions`) reads `SESSION_POSTGRES_URL`.
 /// Every value is checked before anything is opened; a bad one is explained in a
-/// ``Sessions/SessionStoreError`` with ``Sessions/SessionStoreError/Code/configurationError``, and
+/// `SessionStoreError` with `SessionStoreError.Code.configurationError`, and
 /// so is a variable whose plug-in was not passed.
 public enum SessionStoreFactory {
     /// A store and the background services it needs; run `services` in the app's `ServiceGroup`.
@@ -34,7 +34,7 @@ public enum SessionStoreFactory {
         /// The store to use, with its administration and message log.
         public let store: any SessionStoreAdministration & SessionMessageLog
         /// The services the store needs, in the order a `ServiceGroup` wants them: a
-        /// ``Sessions/SessionStoreCloser`` first (shut down last, so it closes the store after the
+        /// `SessionStoreCloser` first (shut down last, so it closes the store after the
         /// others stopped), then the sweeper, then a plug-in's (the replicator). Put the web
         /// server after them.
         public let services: [any Service]
@@ -44,10 +44,15 @@ public enum SessionStoreFactory {
 
     /// A store a plug-in built, with the services it needs and a phrase for the summary.
     public struct Part: Sendable {
+        /// The store the plug-in built, which the setup serves from.
         public let store: any SessionStoreAdministration & SessionMessageLog
+        /// Its background services; the setup lists them after the store closer and the sweeper.
         public let services: [any Service]
+        /// A phrase for the startup summary: the whole line for a replacing store, appended to the
+        /// SQLite line for a wrapping one.
         public let summary: String
 
+        /// Creates a part; each parameter sets the property of the same name.
         public init(store: any SessionStoreAdministration & SessionMessageLog, services: [any Service], summary: String) {
             self.store = store
             self.services = services
@@ -75,7 +80,7 @@ public enum SessionStoreFactory {
 
         /// A `true`/`false` variable (`1`, `yes`, `on` and their opposites count too).
         ///
-        /// - Throws: ``Sessions/SessionStoreError/Code/configurationError`` for any other value.
+        /// - Throws: `SessionStoreError.Code.configurationError` for any other value.
         public func flag(_ name: String, default fallback: Bool = false) throws(SessionStoreError) -> Bool {
             guard let text = variables[name] else { return fallback }
             switch text.lowercased() {
@@ -217,6 +222,6 @@ public protocol SessionStoreFactoryPlugin: Sendable {
     /// Checks the variables this plug-in reads and says what it will build, before anything is
     /// opened; nil when the environment asks nothing of it.
     ///
-    /// - Throws: ``Sessions/SessionStoreError/Code/configurationError`` for a bad value.
+    /// - Throws: `SessionStoreError.Code.configurationError` for a bad value.
     func plan(_ environment: SessionStoreFactory.Environment) throws(SessionStoreError) -> SessionStoreFactory.Plan?
 }

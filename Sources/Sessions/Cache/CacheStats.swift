@@ -28,6 +28,7 @@ public struct CacheStats: Sendable, Hashable {
     /// Bytes of session data, metadata and client strings held now.
     public var bytes = 0
 
+    /// Creates statistics with every count at zero.
     public init() {}
 
     static func + (lhs: CacheStats, rhs: CacheStats) -> CacheStats {

@@ -29,6 +29,7 @@ extension CachedSessionStore {
         /// Where spans go; nil for the process-wide `InstrumentationSystem.tracer`.
         public var tracer: (any Tracer)?
 
+        /// Creates a configuration; each parameter sets the property of the same name.
         public init(
             maxEntries: Int = 100_000,
             maxBytes: Int = 256 << 20,

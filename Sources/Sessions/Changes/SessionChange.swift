@@ -50,6 +50,7 @@ public struct SessionChange: Sendable, Hashable {
     /// For ``Kind/appended``: the message's id.
     public var messageID: Int64?
 
+    /// Creates a change-log entry; each parameter sets the property of the same name.
     public init(
         sequence: Int64,
         sessionID: Int64?,

@@ -28,6 +28,7 @@ public protocol SessionChangeNotifying: SessionStore {
 public final class SessionChangeListeners: Sendable {
     private let listeners = Mutex<[@Sendable (SessionChangeHint) -> Void]>([])
 
+    /// Creates an empty set of listeners.
     public init() {}
 
     /// Adds a listener.

@@ -15,6 +15,7 @@ public struct SessionChangeBatch: Sendable {
     /// reader derived from the log (a cache) must be rebuilt.
     public var missedChanges: Bool
 
+    /// Creates a batch; each parameter sets the property of the same name.
     public init(changes: [SessionChange], missedChanges: Bool) {
         self.changes = changes
         self.missedChanges = missedChanges

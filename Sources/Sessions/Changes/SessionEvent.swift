@@ -48,6 +48,7 @@ public struct SessionEvent: Sendable, Hashable {
     /// For ``Kind/appended``: the message's id.
     public var messageID: Int64?
 
+    /// Creates an event; each parameter sets the property of the same name.
     public init(
         kind: Kind,
         sessionID: Int64?,

@@ -50,6 +50,9 @@ public final class SessionEventStream: AsyncSequence, Sendable {
         Iterator(stream: self)
     }
 
+    /// The iterator of a ``SessionEventStream``: hands out its buffered events in order, waiting
+    /// for the next one when none is buffered. A stream has one consumer: iterate it from one task
+    /// at a time.
     public struct Iterator: AsyncIteratorProtocol {
         // Holds the stream so the poller runs as long as someone iterates.
         let stream: SessionEventStream

@@ -19,6 +19,7 @@ public protocol SessionClock: Sendable {
 
 /// The system's real-time clock (`CLOCK_REALTIME`).
 public struct SystemSessionClock: SessionClock {
+    /// Creates a clock that reads the system time.
     public init() {}
 
     public var now: SessionInstant {

@@ -14,6 +14,7 @@ public struct SessionRecordLines {
     public struct Line {
         /// 1-based.
         public let number: Int
+        /// The line's bytes, a slice of the reader's buffer.
         public let bytes: ArraySlice<UInt8>
     }
 

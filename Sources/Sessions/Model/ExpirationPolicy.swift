@@ -68,6 +68,8 @@ public struct SessionDeadlines: Sendable, Hashable {
     /// The sliding timeout, or nil.
     public var idleTimeout: Duration? { idleMilliseconds.map { .milliseconds($0) } }
 
+    /// Creates the limits from a sliding timeout (kept in whole milliseconds, truncated) and a fixed
+    /// deadline; nil for either means that limit does not apply.
     public init(idleTimeout: Duration?, absoluteExpiresAt: SessionInstant?) {
         self.idleMilliseconds = idleTimeout?.wholeMilliseconds
         self.absoluteExpiresAt = absoluteExpiresAt

@@ -10,6 +10,7 @@ public struct IssuedSession: Sendable {
     /// (``InMemorySessionStore/maxSessions``), the least recently used.
     public let evicted: [TokenHash]
 
+    /// Creates an issued session; each parameter sets the property of the same name.
     public init(token: SessionToken, session: Session, evicted: [TokenHash] = []) {
         self.token = token
         self.session = session

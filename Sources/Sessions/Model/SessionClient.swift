@@ -6,6 +6,7 @@ public struct SessionClient: Sendable, Hashable {
     /// The client's `User-Agent` header.
     public var userAgent: String?
 
+    /// Creates a client description; each parameter sets the property of the same name.
     public init(ip: String? = nil, userAgent: String? = nil) {
         self.ip = ip
         self.userAgent = userAgent

@@ -15,6 +15,7 @@ public struct SessionDraft: Sendable, Hashable {
     /// Client user agent, recorded as both the creating and the last-seen agent.
     public var userAgent: String?
 
+    /// Creates a draft; each parameter sets the property of the same name.
     public init(
         userID: String? = nil,
         data: Data = Data(),

@@ -8,6 +8,8 @@ public struct SessionConflictRetry: Sendable {
     /// The most attempts, at least 1.
     public let maxAttempts: Int
 
+    /// Creates a retry making at most `maxAttempts` attempts; ``run(_:store:client:startingFrom:_:)``
+    /// throws ``SessionStoreError/Code/invalidArgument`` when it is not positive.
     public init(maxAttempts: Int = SessionConflictRetry.defaultAttempts) {
         self.maxAttempts = maxAttempts
     }
@@ -16,6 +18,9 @@ public struct SessionConflictRetry: Sendable {
     /// then with a fresh load after each conflict.
     ///
     /// - Parameters:
+    ///   - token: The session's token.
+    ///   - store: The store to read from and save to.
+    ///   - client: The client making the request, recorded as the session's last use by a load.
     ///   - startingFrom: The session as already read, to save the first load; nil to load first.
     ///   - attempt: Receives the session as stored (nil when missing or expired); throws
     ///     ``SessionStoreError/Code/conflict`` to ask for another read.

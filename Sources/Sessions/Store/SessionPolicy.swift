@@ -53,6 +53,14 @@ public struct SessionPolicy: Sendable {
     ///   - expiration: Default expiry for new sessions; 30 minutes idle, 24 hours absolute unless told otherwise.
     ///   - touchInterval: Nil for the default `min(60 s, idle / 10)`; zero to persist every use.
     ///   - maxDataSize: Largest session data in bytes.
+    ///   - maxUserIDLength: Longest user ID, in UTF-8 bytes.
+    ///   - maxMetadataSize: Largest metadata, keys and values together, in UTF-8 bytes.
+    ///   - maxClientFieldLength: Longest ip or user agent kept; longer ones are clipped, not refused.
+    ///   - maxSessionsPerUser: The most live sessions a user may have; one more evicts one. Nil for no limit.
+    ///   - evictionOrder: Which of a user's sessions gives way to a new one.
+    ///   - maxMessagesPerSession: Messages kept in each session's log; older ones are trimmed.
+    ///   - maxMessageSize: Largest message content, in UTF-8 bytes.
+    ///   - encryption: Seals session data and message content at rest; nil to store them plain.
     ///   - clock: The source of time; inject a ``ManualSessionClock`` in tests.
     public init(
         expiration: ExpirationPolicy = .hybrid(idle: .seconds(30 * 60), absolute: .seconds(24 * 3600)),

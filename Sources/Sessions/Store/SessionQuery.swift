@@ -1,4 +1,4 @@
-/// What ``SessionStore/list(_:)`` returns: a filter and a page position.
+/// What ``SessionStoreAdministration/list(_:)`` returns: a filter and a page position.
 public struct SessionQuery: Sendable, Hashable {
     /// Only this user's sessions; nil for all.
     public var userID: String?
@@ -9,6 +9,7 @@ public struct SessionQuery: Sendable, Hashable {
     /// At most this many sessions per page.
     public var limit: Int
 
+    /// Creates a query; each parameter sets the property of the same name.
     public init(userID: String? = nil, includeExpired: Bool = false, after: SessionCursor? = nil, limit: Int = 100) {
         self.userID = userID
         self.includeExpired = includeExpired
@@ -34,6 +35,7 @@ public struct SessionPage: Sendable {
     /// Where the next page starts; nil when this was the last page.
     public var next: SessionCursor?
 
+    /// Creates a page; each parameter sets the property of the same name.
     public init(sessions: [Session], next: SessionCursor?) {
         self.sessions = sessions
         self.next = next

@@ -56,9 +56,12 @@ extension SessionStore {
     /// ```
     ///
     /// - Parameters:
+    ///   - token: The session's token.
     ///   - type: The type of the session's data.
     ///   - defaultValue: The value to start from when the session has no data yet; nil makes
     ///     empty data a decoding error.
+    ///   - maxAttempts: How many reads and saves to try before giving up on a race.
+    ///   - client: The client making the request, recorded as the session's last use.
     ///   - body: Changes the value. It may run more than once, each time on a fresh read.
     /// - Returns: The value as stored afterwards, or nil when the session is missing or gone.
     /// - Throws: ``SessionStoreError/Code/conflict`` when every attempt lost a race; a decoding

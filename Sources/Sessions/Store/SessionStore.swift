@@ -11,8 +11,8 @@ public import Foundation
 ///
 /// Semantics every conformer keeps (the shared behaviour suite checks them):
 /// - A session is alive strictly before ``Session/expiresAt``. Expired sessions count as gone for
-///   every operation even before ``purgeExpired(limit:)`` removes them.
-/// - Missing and expired are not errors: ``load(_:client:)`` returns nil and ``delete(_:)`` returns false.
+///   every operation even before ``SessionStoreAdministration/purgeExpired(limit:)`` removes them.
+/// - Missing and expired are not errors: ``load(_:client:)`` returns nil and ``delete(_:)-(SessionToken)`` returns false.
 /// - ``save(_:expectedVersion:)`` only updates: it never brings back a session that was deleted,
 ///   rotated away or expired in the meantime.
 /// - Tokens are checked before any I/O; only their SHA-256 reaches storage.

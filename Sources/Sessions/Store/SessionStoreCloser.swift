@@ -16,6 +16,11 @@ public struct SessionStoreCloser: Service {
     private let store: any SessionStore
     private let logger: Logger
 
+    /// Creates a service that closes `store` at shutdown.
+    ///
+    /// - Parameters:
+    ///   - store: The store to close.
+    ///   - logger: Where the close, and a failure to close, is logged.
     public init(store: any SessionStore, logger: Logger = Logger(label: "sessions.store")) {
         self.store = store
         self.logger = logger

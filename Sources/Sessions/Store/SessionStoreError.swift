@@ -85,6 +85,7 @@ public struct SessionStoreError: Error, Sendable, CustomStringConvertible {
         /// The backend's message.
         public var message: String
 
+        /// Creates an underlying error; each parameter sets the property of the same name.
         public init(code: Int32?, message: String) {
             self.code = code
             self.message = message
@@ -102,6 +103,7 @@ public struct SessionStoreError: Error, Sendable, CustomStringConvertible {
     /// The backend's own error, when there was one.
     public var underlying: Underlying?
 
+    /// Creates an error; each parameter sets the property of the same name.
     public init(_ code: Code, _ message: String, underlying: Underlying? = nil) {
         self.code = code
         self.message = message

@@ -1,4 +1,4 @@
-/// The answer of ``SessionStore/healthCheck()``, shaped for a readiness endpoint.
+/// The answer of ``SessionStoreAdministration/healthCheck()``, shaped for a readiness endpoint.
 public struct SessionStoreHealth: Sendable, Hashable, CustomStringConvertible {
     /// How well the store can serve.
     public enum Status: String, Sendable, Hashable, Comparable {
@@ -27,6 +27,7 @@ public struct SessionStoreHealth: Sendable, Hashable, CustomStringConvertible {
     /// Named figures behind the status (file path, lag, last error...).
     public var details: [String: String]
 
+    /// Creates a health report; each parameter sets the property of the same name.
     public init(status: Status, message: String, details: [String: String] = [:]) {
         self.status = status
         self.message = message

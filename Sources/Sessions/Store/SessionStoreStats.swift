@@ -1,4 +1,4 @@
-/// Figures about a store, from ``SessionStore/stats()``.
+/// Figures about a store, from ``SessionStoreAdministration/stats()``.
 public struct SessionStoreStats: Sendable, Hashable {
     /// Every stored session, expired or not.
     public var total: Int
@@ -15,6 +15,7 @@ public struct SessionStoreStats: Sendable, Hashable {
     /// Cache figures, for ``CachedSessionStore``.
     public var cache: CacheStats?
 
+    /// Creates store figures; each parameter sets the property of the same name.
     public init(
         total: Int,
         active: Int,
@@ -49,6 +50,7 @@ public struct WriteStats: Sendable, Hashable {
     /// Touches that failed to persist (logged; the session stays alive until the previous deadline).
     public var touchesFailed: Int
 
+    /// Creates write figures; each parameter sets the property of the same name.
     public init(
         operations: Int = 0,
         transactions: Int = 0,

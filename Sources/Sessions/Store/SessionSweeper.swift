@@ -5,7 +5,7 @@ public import ServiceLifecycle
 /// Deletes expired sessions in the background: a `Service` for a `ServiceGroup`, or call ``run()``
 /// yourself.
 ///
-/// Each sweep calls ``SessionStore/purgeExpired(limit:)`` in chunks of ``Configuration/chunkSize``
+/// Each sweep calls ``SessionStoreAdministration/purgeExpired(limit:)`` in chunks of ``Configuration/chunkSize``
 /// (for SQLite, one short transaction each through the `expires_at` index) and yields between
 /// chunks, so readers and writers are never held up for long. Expired sessions are invisible to
 /// every operation whether or not they were swept; sweeping only reclaims space.
@@ -26,6 +26,7 @@ public struct SessionSweeper: Service {
         /// Where sweep results and failures are reported.
         public var logger: Logger
 
+        /// Creates a configuration; each parameter sets the property of the same name.
         public init(interval: Duration = .seconds(60), chunkSize: Int = 10_000, logger: Logger = Logger(label: "sessions.sweeper")) {
             self.interval = interval
             self.chunkSize = chunkSize
@@ -37,6 +38,8 @@ public struct SessionSweeper: Service {
     private let configuration: Configuration
     private let purged: Counter
 
+    /// Creates a sweeper that purges `store`'s expired sessions as `configuration` says, counting
+    /// them in the `sessions_purged_total` metric.
     public init(store: any SessionStoreAdministration, configuration: Configuration = Configuration()) {
         self.store = store
         self.configuration = configuration

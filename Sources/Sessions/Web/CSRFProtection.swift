@@ -41,6 +41,8 @@ public struct CSRFProtection: Sendable {
     /// Requests not checked, by method and path: an API route authenticated otherwise.
     public var exempt: @Sendable (_ method: String, _ path: String) -> Bool
 
+    /// Creates a protection; each parameter sets the property of the same name (trusted origins are
+    /// stored lowercased, without a trailing slash or the scheme's default port).
     public init(
         isEnabled: Bool = true,
         fieldName: String = "_csrf",
@@ -83,7 +85,9 @@ public struct CSRFProtection: Sendable {
 
     /// What a request says about itself, as the integration read it.
     public struct Request: Sendable {
+        /// The HTTP method (`POST`, `GET`...).
         public var method: String
+        /// The request path, without the query.
         public var path: String
         /// The `Host` header (or the HTTP/2 `:authority`).
         public var host: String?
@@ -94,6 +98,7 @@ public struct CSRFProtection: Sendable {
         /// The token in ``CSRFProtection/headerName``, if sent.
         public var headerToken: String?
 
+        /// Creates a request description; each parameter sets the property of the same name.
         public init(method: String, path: String, host: String?, secFetchSite: String?, origin: String?, headerToken: String?) {
             self.method = method
             self.path = path
@@ -112,6 +117,7 @@ public struct CSRFProtection: Sendable {
     /// Checks a request that ``applies(to:)``.
     ///
     /// - Parameters:
+    ///   - request: What the check reads of the request.
     ///   - expected: The token of the session the request arrived with; nil when it arrived
     ///     without one, or its session has none yet (a session from before CSRF protection was
     ///     on, until a page of it calls ``RequestSession/csrfToken()``): then the first line alone

@@ -1,7 +1,7 @@
 /// How the session cookie is named and scoped: the attributes of every `Set-Cookie` the
 /// framework integrations send, the deletion cookie included.
 ///
-/// The default, ``secure``, follows the OWASP Session Management Cheat Sheet: a `__Host-` name
+/// The default, ``secure-swift.type.property``, follows the OWASP Session Management Cheat Sheet: a `__Host-` name
 /// (the browser accepts it only with `Secure`, `Path=/` and no `Domain`, so no subdomain can plant
 /// or shadow it), `Secure`, `HttpOnly` and `SameSite=Lax`. Use ``development`` for plain-HTTP
 /// development servers that are not on `localhost`.
@@ -12,7 +12,7 @@ public struct SessionCookieOptions: Sendable, Hashable {
         case lax = "Lax"
         /// Sent on same-site requests only.
         case strict = "Strict"
-        /// Sent on cross-site requests too; needs ``SessionCookieOptions/secure``.
+        /// Sent on cross-site requests too; needs ``SessionCookieOptions/secure-swift.property``.
         case none = "None"
     }
 
@@ -41,6 +41,8 @@ public struct SessionCookieOptions: Sendable, Hashable {
     /// How long the browser keeps the cookie.
     public var lifetime: Lifetime
 
+    /// Creates cookie options; each parameter sets the property of the same name. The defaults are
+    /// ``secure-swift.type.property``'s.
     public init(
         name: String = "__Host-session",
         domain: String? = nil,
@@ -64,7 +66,7 @@ public struct SessionCookieOptions: Sendable, Hashable {
     public static let secure = SessionCookieOptions()
 
     /// For development over plain HTTP on a host name other than `localhost`: named `session` and
-    /// without `Secure`, otherwise as ``secure``. Never use it in production.
+    /// without `Secure`, otherwise as ``secure-swift.type.property``. Never use it in production.
     public static let development = SessionCookieOptions(name: "session", secure: false)
 
     /// Checks the options against the cookie rules browsers enforce, so a misconfiguration fails

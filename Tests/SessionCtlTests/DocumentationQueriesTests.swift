@@ -2,9 +2,10 @@ import Foundation
 import SessionTestSupport
 import Testing
 
-/// The README's "Inspecting with sqlite3" section: every query, run on the database the demo
-/// leaves behind, prints exactly what the README shows.
-@Suite("README sqlite3 queries")
+/// The sqlite3 recipes of the article "Inspecting and maintaining a session file"
+/// (`SQLiteSessions.docc`): every query, run on the database the demo leaves behind, prints
+/// exactly what the article shows.
+@Suite("Documentation: sqlite3 queries")
 struct ReadmeQueriesTests {
     struct Example {
         var options: [String]
@@ -14,13 +15,12 @@ struct ReadmeQueriesTests {
 
     static func examples() throws -> [Example] {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
-        guard let start = readme.range(of: "## Inspecting with sqlite3"),
-            let end = readme.range(of: "\n## ", range: start.upperBound..<readme.endIndex)
-        else { return [] }
+        let article = try String(
+            contentsOf: root.appendingPathComponent("Sources/SQLiteSessions/SQLiteSessions.docc/InspectingAndMaintaining.md"), encoding: .utf8
+        )
         var examples: [Example] = []
         var current: Example?
-        for line in readme[start.upperBound..<end.lowerBound].split(separator: "\n", omittingEmptySubsequences: false) {
+        for line in article.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.hasPrefix("$ sqlite3 ") {
                 let words = line.dropFirst(2).split(separator: " ", maxSplits: 3)
                 // $ sqlite3 -box sessions.sqlite "QUERY"
@@ -38,7 +38,7 @@ struct ReadmeQueriesTests {
 
     @Test func everyQueryPrintsWhatTheReadmeShows() throws {
         let examples = try Self.examples()
-        #expect((6...10).contains(examples.count), "the README shows \(examples.count) queries")
+        #expect((6...10).contains(examples.count), "the article shows \(examples.count) queries")
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("sessions.sqlite").path
