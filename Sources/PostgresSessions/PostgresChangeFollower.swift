@@ -76,7 +76,7 @@ final class PostgresChangeFollower: Sendable {
                 if Task.isCancelled { return }
                 failures += 1
                 if failures == 1 {
-                    logger.warning("listening for session changes failed; the change log is still polled", metadata: ["error": "\(error)"])
+                    logger.warning("listening for session changes failed; the change log is still polled", metadata: ["error": "\(String(reflecting: error))"])
                 }
             }
             // Back off up to the poll interval; the poll covers what is missed meanwhile.

@@ -19,7 +19,9 @@ final class PostgresChangeNotifier: Sendable {
     private struct State {
         var pending: [String] = []
         var sending = false
-        var idle: [CheckedContinuation<Void, Never>] = []
+        /// Callers of ``flush(within:)`` waiting for the queue to empty, by a key of their own.
+        var idle: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextKey = 0
     }
 
     /// The most changes one statement carries.
@@ -54,15 +56,23 @@ final class PostgresChangeNotifier: Sendable {
         if start { Task { await self.drain() } }
     }
 
-    /// Returns once every change handed over before has been sent (or failed to be).
-    func flush() async {
+    /// Returns once every change handed over before has been sent (or failed to be), or once
+    /// `limit` has passed, whichever comes first: a server that does not answer never holds up
+    /// the caller (the other hosts' polls bring what was not sent).
+    func flush(within limit: Duration) async {
         await withCheckedContinuation { continuation in
-            let done = state.withLock { state in
-                guard state.sending else { return true }
-                state.idle.append(continuation)
-                return false
+            let key: Int? = state.withLock { state in
+                guard state.sending else { return nil }
+                state.nextKey += 1
+                state.idle[state.nextKey] = continuation
+                return state.nextKey
             }
-            if done { continuation.resume() }
+            guard let key else { return continuation.resume() }
+            Task {
+                try? await Task.sleep(for: limit)
+                // Whoever removes the continuation resumes it: this timer or the drain.
+                self.state.withLock { $0.idle.removeValue(forKey: key) }?.resume()
+            }
         }
     }
 
@@ -79,8 +89,8 @@ final class PostgresChangeNotifier: Sendable {
                     // A change handed over just now found `sending` still set: take it too.
                     guard state.pending.isEmpty else { return nil }
                     state.sending = false
-                    defer { state.idle = [] }
-                    return state.idle
+                    defer { state.idle = [:] }
+                    return Array(state.idle.values)
                 }
                 guard let waiting else { continue }
                 for continuation in waiting { continuation.resume() }
@@ -96,7 +106,7 @@ final class PostgresChangeNotifier: Sendable {
                 )
             } catch {
                 // The other hosts' polls of the change log deliver these changes instead.
-                logger.debug("announcing session changes failed; other hosts read them from the change log", metadata: ["error": "\(error)"])
+                logger.debug("announcing session changes failed; other hosts read them from the change log", metadata: ["error": "\(String(reflecting: error))"])
             }
         }
     }

@@ -45,6 +45,7 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
     let listeners = SessionChangeListeners()
     /// Tells the other hosts' caches what this store changed, once it is committed.
     let notifier: PostgresChangeNotifier
+
     private let writes = Mutex(WriteStats())
     private let schema: SchemaGate
     private let background = Mutex<Task<Void, Never>?>(nil)
@@ -411,8 +412,9 @@ public final class PostgresSessionStore: SessionStoreAdministration, SessionMess
     /// `SessionStoreError.Code.closed`.
     public func close() async throws {
         guard !closed.exchange(true, ordering: .relaxed) else { return }
-        // What this store changed last still reaches the other hosts at once.
-        await notifier.flush()
+        // What this store changed last still reaches the other hosts at once, unless the
+        // server does not answer within a second: the other hosts' polls bring it then.
+        await notifier.flush(within: .seconds(1))
         let task = background.withLock { $0 }
         task?.cancel()
         await task?.value

@@ -176,11 +176,11 @@ struct PostgresProcessesTests {
         do {
             // Login on A; B serves it.
             let token = try await a.send("create alice")
-            try await Self.eventually(b, "get \(token)") { $0 != "missing" }
+            try await b.eventually("get \(token)") { $0 != "missing" }
             // Both hosts cache the session; the cart changes on B, and A serves B's cart.
             #expect(try await a.send("get \(token)") == "")
             #expect(try await b.send("add \(token) book").hasPrefix("ok"))
-            try await Self.eventually(a, "get \(token)") { $0 == "book" }
+            try await a.eventually("get \(token)") { $0 == "book" }
             // Both hosts change it at once: nothing is lost.
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for host in [a, b] {
@@ -194,33 +194,33 @@ struct PostgresProcessesTests {
                 try await group.waitForAll()
             }
             for host in [a, b] {
-                let cart = try await Self.eventually(host, "get \(token)") { $0.split(separator: ",").count == 21 }
+                let cart = try await host.eventually("get \(token)") { $0.split(separator: ",").count == 21 }
                 #expect(Set(cart.split(separator: ",")).count == 21, "\(host.name): \(cart)")
             }
             // Logout on B: A refuses the session.
             #expect(try await b.send("logout \(token)") == "deleted")
-            try await Self.eventually(a, "get \(token)") { $0 == "missing" }
+            try await a.eventually("get \(token)") { $0 == "missing" }
 
             // Log out everywhere on A for a user with a session made on each host, each cached on both.
             var bobs: [String] = []
             for host in [a, b] { bobs.append(try await host.send("create bob")) }
             for host in [a, b] {
-                for bob in bobs { try await Self.eventually(host, "get \(bob)") { $0 != "missing" } }
+                for bob in bobs { try await host.eventually("get \(bob)") { $0 != "missing" } }
             }
             #expect(try await a.send("logout-all bob") == "2")
             for host in [a, b] {
-                for bob in bobs { try await Self.eventually(host, "get \(bob)") { $0 == "missing" } }
+                for bob in bobs { try await host.eventually("get \(bob)") { $0 == "missing" } }
             }
             // A rotation on B: A refuses the old token and serves the new one.
             let carol = try await a.send("create carol")
-            try await Self.eventually(b, "get \(carol)") { $0 != "missing" }
+            try await b.eventually("get \(carol)") { $0 != "missing" }
             let rotated = try await b.send("rotate \(carol)")
-            try await Self.eventually(a, "get \(carol)") { $0 == "missing" }
-            try await Self.eventually(a, "get \(rotated)") { $0 != "missing" }
+            try await a.eventually("get \(carol)") { $0 == "missing" }
+            try await a.eventually("get \(rotated)") { $0 != "missing" }
             // A message log is one history on both hosts.
             #expect(try await a.send("append \(rotated) hello") == "ok")
             #expect(try await b.send("append \(rotated) hi") == "ok")
-            for host in [a, b] { try await Self.eventually(host, "messages \(rotated)") { $0 == "hello|hi" } }
+            for host in [a, b] { try await host.eventually("messages \(rotated)") { $0 == "hello|hi" } }
         } catch {
             await a.quit()
             await b.quit()
@@ -230,24 +230,6 @@ struct PostgresProcessesTests {
         await a.quit()
         await b.quit()
         try await PostgresTestServer.dropSchema(schema)
-    }
-
-    /// Asks `host` with `command` until `accepts` likes the answer, and returns it.
-    @discardableResult
-    static func eventually(
-        _ host: HostProcess,
-        _ command: String,
-        sourceLocation: SourceLocation = #_sourceLocation,
-        accepts: (String) -> Bool
-    ) async throws -> String {
-        var answer = ""
-        for _ in 0..<3000 {
-            answer = try await host.send(command)
-            if accepts(answer) { return answer }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("host \(host.name) still answers \(command.prefix(20))… with \"\(answer.prefix(80))\"", sourceLocation: sourceLocation)
-        return answer
     }
 }
 #endif

@@ -153,29 +153,8 @@ struct PostgresSessionStoreTests {
         }
     }
 
-    /// With the change log's poll an hour away, only notifications can carry a change: each
-    /// store announces its own once they commit.
-    @Test func eachHostAnnouncesItsOwnChangesOnceTheyCommit() async throws {
-        try await withHosts(pollInterval: .seconds(3600)) { stores in
-            let a = try CachedSessionStore(wrapping: stores[0])
-            let b = try CachedSessionStore(wrapping: stores[1])
-            let issued = try await a.create(userID: "erin", data: Data("v1"))
-            #expect(try await b.load(issued.token)?.data == Data("v1"))
-            var session = try #require(try await a.load(issued.token))
-            session.data = Data("v2")
-            _ = try await a.save(session)
-            try await waitUntil("B serves A's save") { try await b.load(issued.token)?.data == Data("v2") }
-            let rotated = try #require(try await a.rotate(issued.token))
-            try await waitUntil("B refuses the token A rotated out") { try await b.load(issued.token) == nil }
-            #expect(try await b.load(rotated.token)?.data == Data("v2"))
-            #expect(try await a.deleteSessions(forUser: "erin") == 1)
-            try await waitUntil("B refuses the session A revoked") { try await b.load(rotated.token) == nil }
-        }
-    }
-
     @Test func aChangeMadeInPsqlReachesTheCachesToo() async throws {
-        // The poll an hour away: the trigger's notification carries it.
-        try await withHosts(1, pollInterval: .seconds(3600)) { stores in
+        try await withHosts(1) { stores in
             let cache = try CachedSessionStore(wrapping: stores[0])
             let issued = try await cache.create(userID: "carol")
             #expect(try await cache.load(issued.token) != nil)

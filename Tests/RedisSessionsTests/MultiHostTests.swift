@@ -90,56 +90,38 @@ struct MultiHostTests {
         for host in hosts { await host.quit() }
     }
 
-    /// Asks `host` with `command` until `accepts` likes the answer (it has arrived there).
-    @discardableResult
-    static func eventually(
-        _ host: HostProcess,
-        _ command: String,
-        sourceLocation: SourceLocation = #_sourceLocation,
-        _ accepts: (String) -> Bool
-    ) async throws -> String {
-        var answer = ""
-        for _ in 0..<3000 {
-            answer = try await host.send(command)
-            if accepts(answer) { return answer }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("host \(host.name) still answers \(command.prefix(20))… with \"\(answer.prefix(80))\"", sourceLocation: sourceLocation)
-        return answer
-    }
-
     @Test func anyHostServesAnySessionAndALogoutAnywhereIsRefusedEverywhere() async throws {
         try await Self.withCluster { cluster in
             let (a, b, c) = (cluster.hosts[0], cluster.hosts[1], cluster.hosts[2])
             // Login on A; B and C serve it.
             let token = try await a.send("create alice")
-            for host in [b, c] { try await Self.eventually(host, "get \(token)") { $0 != "missing" } }
+            for host in [b, c] { try await host.eventually("get \(token)") { $0 != "missing" } }
             // The cart changes on B; A and C serve B's cart.
             #expect(try await b.send("add \(token) book").hasPrefix("ok"))
-            for host in [a, c] { try await Self.eventually(host, "get \(token)") { $0 == "book" } }
+            for host in [a, c] { try await host.eventually("get \(token)") { $0 == "book" } }
             // Then on A: nothing B wrote is lost.
             #expect(try await a.send("add \(token) pen").hasPrefix("ok"))
-            for host in cluster.hosts { try await Self.eventually(host, "get \(token)") { $0 == "book,pen" } }
+            for host in cluster.hosts { try await host.eventually("get \(token)") { $0 == "book,pen" } }
             // Logout on C: A and B refuse the session.
             #expect(try await c.send("logout \(token)") == "deleted")
-            for host in [a, b] { try await Self.eventually(host, "get \(token)") { $0 == "missing" } }
+            for host in [a, b] { try await host.eventually("get \(token)") { $0 == "missing" } }
 
             // Log out everywhere on B for a user with a session made on each host.
             var bobs: [String] = []
             for host in cluster.hosts { bobs.append(try await host.send("create bob")) }
             for host in cluster.hosts {
-                for token in bobs { try await Self.eventually(host, "get \(token)") { $0 != "missing" } }
+                for token in bobs { try await host.eventually("get \(token)") { $0 != "missing" } }
             }
             #expect(try await b.send("logout-all bob") == "3")
             for host in cluster.hosts {
-                for token in bobs { try await Self.eventually(host, "get \(token)") { $0 == "missing" } }
+                for token in bobs { try await host.eventually("get \(token)") { $0 == "missing" } }
             }
             // A message log is one history on every host.
             let chat = try await c.send("create carol")
             #expect(try await c.send("append \(chat) hello") == "ok")
-            try await Self.eventually(a, "messages \(chat)") { $0 == "hello" }
+            try await a.eventually("messages \(chat)") { $0 == "hello" }
             #expect(try await a.send("append \(chat) hi") == "ok")
-            for host in cluster.hosts { try await Self.eventually(host, "messages \(chat)") { $0 == "hello|hi" } }
+            for host in cluster.hosts { try await host.eventually("messages \(chat)") { $0 == "hello|hi" } }
             _ = try await cluster.converged()
         }
     }
@@ -148,7 +130,7 @@ struct MultiHostTests {
         try await Self.withCluster(["a", "b"]) { cluster in
             let (a, b) = (cluster.hosts[0], cluster.hosts[1])
             let token = try await a.send("create dana")
-            try await Self.eventually(b, "get \(token)") { $0 != "missing" }
+            try await b.eventually("get \(token)") { $0 != "missing" }
             let rounds = 25
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for host in [a, b] {
@@ -163,7 +145,7 @@ struct MultiHostTests {
             }
             let expected = Set(["a", "b"].flatMap { name in (0..<rounds).map { "\(name)\($0)" } })
             for host in cluster.hosts {
-                let cart = try await Self.eventually(host, "get \(token)") { $0.split(separator: ",").count == 2 * rounds }
+                let cart = try await host.eventually("get \(token)") { $0.split(separator: ",").count == 2 * rounds }
                 #expect(Set(cart.split(separator: ",").map(String.init)) == expected, "\(host.name) holds every acknowledged change")
             }
             _ = try await cluster.converged()
@@ -219,10 +201,10 @@ struct MultiHostTests {
                 for _ in 0..<6 { shared.append(try await host.send("create shared\(index)")) }
             }
             for host in cluster.hosts {
-                for token in shared { try await Self.eventually(host, "get \(token)") { $0 != "missing" } }
+                for token in shared { try await host.eventually("get \(token)") { $0 != "missing" } }
             }
             let everywhere = try await cluster.hosts[0].send("create erin")
-            for host in cluster.hosts { try await Self.eventually(host, "get \(everywhere)") { $0 != "missing" } }
+            for host in cluster.hosts { try await host.eventually("get \(everywhere)") { $0 != "missing" } }
             let traffic = cluster.hosts.enumerated().map { index, host in
                 Self.traffic(on: host, user: "user-\(host.name)", foreign: shared.enumerated().filter { $0.offset % 3 == (index + 1) % 3 }.map(\.element))
             }
@@ -267,16 +249,16 @@ struct MultiHostTests {
             let (a, b) = (cluster.hosts[0], cluster.hosts[1])
             let own = try await a.send("create hana")
             let foreign = try await b.send("create ivan")
-            try await Self.eventually(a, "get \(foreign)") { $0 != "missing" }
+            try await a.eventually("get \(foreign)") { $0 != "missing" }
             #expect(try await a.send("get \(foreign)") != "missing")
             let pid = try #require(cluster.redis.processIdentifier)
             kill(pid, SIGSTOP)
-            try await Self.eventually(a, "get \(foreign)") { $0 == "missing" }
+            try await a.eventually("get \(foreign)") { $0 == "missing" }
             #expect(try await a.send("get \(own)") != "missing", "a host always serves the sessions it created")
             let health = try await a.health()
             #expect(health["status"] == "degraded" && health["sync_stale"] == "true", "\(health)")
             kill(pid, SIGCONT)
-            try await Self.eventually(a, "get \(foreign)") { $0 != "missing" }
+            try await a.eventually("get \(foreign)") { $0 != "missing" }
             #expect(try await a.health()["sync_stale"] == "false")
         }
     }
@@ -284,7 +266,7 @@ struct MultiHostTests {
     @Test func sessionctlShowsWhereEveryHostStands() async throws {
         try await Self.withCluster { cluster in
             let token = try await cluster.hosts[0].send("create judy")
-            for host in cluster.hosts { try await Self.eventually(host, "get \(token)") { $0 != "missing" } }
+            for host in cluster.hosts { try await host.eventually("get \(token)") { $0 != "missing" } }
             var hosts: [[String: Any]] = []
             for _ in 0..<100 {
                 let result = try run(product("sessionctl"), [
@@ -324,7 +306,7 @@ struct MultiHostTests {
             try await Task.sleep(for: .milliseconds(300))
             try b.start()
             tokens = try await writer.value
-            for token in tokens { try await Self.eventually(b, "get \(token)") { $0 != "missing" } }
+            for token in tokens { try await b.eventually("get \(token)") { $0 != "missing" } }
             _ = try await cluster.converged()
             #expect(try await b.health()["sync_resyncs"] == "0", "the restarted host went on from the position in its file")
         }
@@ -334,14 +316,14 @@ struct MultiHostTests {
         try await Self.withCluster(["a", "b"], environment: ["SESSION_SYNC_STREAM_LENGTH": "100"]) { cluster in
             let (a, b) = (cluster.hosts[0], cluster.hosts[1])
             let doomed = try await a.send("create frank")
-            try await Self.eventually(b, "get \(doomed)") { $0 != "missing" }
+            try await b.eventually("get \(doomed)") { $0 != "missing" }
             b.freeze(true)
             var made: [String] = []
             for index in 0..<400 { made.append(try await a.send("create \(index.isMultiple(of: 2) ? "grace" : "-")")) }
             #expect(try await a.send("logout \(doomed)") == "deleted")
             b.freeze(false)
-            try await Self.eventually(b, "get \(doomed)") { $0 == "missing" }
-            for token in made.suffix(10) { try await Self.eventually(b, "get \(token)") { $0 != "missing" } }
+            try await b.eventually("get \(doomed)") { $0 == "missing" }
+            for token in made.suffix(10) { try await b.eventually("get \(token)") { $0 != "missing" } }
             _ = try await cluster.converged()
             let resyncs = Int(try await b.health()["sync_resyncs"] ?? "0") ?? 0
             #expect(resyncs >= 1, "the host found the gap and copied everything again")

@@ -1,6 +1,7 @@
 import ChildProcesses
 public import Foundation
 import Synchronization
+public import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -83,6 +84,25 @@ public final class HostProcess: Sendable {
         let line = try answer.get()
         if line.hasPrefix("error ") { throw HostFailed(name: name, problem: "answered \(command.prefix(40)) with \(line)") }
         return line
+    }
+
+    /// Asks `command` until `accepts` likes the answer (what was changed elsewhere has arrived
+    /// here), every 20 ms for up to a minute, and returns the last answer; records an issue when
+    /// it never came. Tests wait this way, never asserting how long it took.
+    @discardableResult
+    public func eventually(
+        _ command: String,
+        sourceLocation: SourceLocation = #_sourceLocation,
+        _ accepts: (String) -> Bool
+    ) async throws -> String {
+        var answer = ""
+        for _ in 0..<3000 {
+            answer = try await send(command)
+            if accepts(answer) { return answer }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("host \(name) still answers \(command.prefix(20))… with \"\(answer.prefix(80))\"", sourceLocation: sourceLocation)
+        return answer
     }
 
     /// The host's health details.
